@@ -1,0 +1,65 @@
+//! `udp-lab tour` (also plain `udp-lab` and `cargo run --release`): every
+//! chapter's property, run live on loopback, one short block per chapter.
+//!
+//! Each chapter's demonstration lives in `tour/chNN.rs` and returns a
+//! [`Report`]: the lines it prints (bytes, addresses, counts) and whether
+//! the property held. The tour exits 0 only when every property held.
+
+use super::{Failure, Outcome};
+
+mod ch01;
+
+/// What one chapter's demonstration saw.
+pub struct Report {
+    /// What was sent and received, one fact per line.
+    pub lines: Vec<String>,
+    /// Whether the chapter's property held.
+    pub held: bool,
+}
+
+/// A chapter's live demonstration.
+pub type Demo = fn() -> std::io::Result<Report>;
+
+/// The chapters in order: (number and title, demonstration).
+const DEMOS: &[(&str, Demo)] = &[("01 echo", ch01::demo)];
+
+/// Arguments of `udp-lab tour`.
+#[derive(clap::Args, Default)]
+pub struct TourArgs {
+    /// Run only the chapters whose title contains this text (e.g. "03").
+    #[arg(long)]
+    pub only: Option<String>,
+}
+
+/// Runs the tour.
+pub fn run(args: &TourArgs) -> Outcome {
+    let mut broken = Vec::new();
+    for (title, demo) in DEMOS {
+        if args.only.as_deref().is_some_and(|o| !title.contains(o)) {
+            continue;
+        }
+        println!("== {title}");
+        match demo() {
+            Ok(report) => {
+                for line in &report.lines {
+                    println!("   {line}");
+                }
+                println!("   {}", if report.held { "-> holds" } else { "-> DOES NOT HOLD" });
+                if !report.held {
+                    broken.push(*title);
+                }
+            }
+            Err(e) => {
+                println!("   -> could not run: {e}");
+                broken.push(*title);
+            }
+        }
+        println!();
+    }
+    if broken.is_empty() {
+        println!("every property held");
+        Ok(())
+    } else {
+        Err(Failure::Failed(format!("these chapters' properties did not hold: {}", broken.join(", "))))
+    }
+}

@@ -1,0 +1,140 @@
+//! Binding helpers: every socket udp-lab makes is bound to an address the OS
+//! chooses (port 0) and has a read timeout, so no test hangs and no two tests
+//! fight over a port.
+//!
+//! # Platform-specific behavior
+//! IPv6 loopback (`[::1]`) is missing on some machines (containers started
+//! with IPv6 disabled, some CI runners). [`family_available`] probes it once
+//! and tests skip IPv6 cases with a printed reason when it is absent.
+
+use std::fmt;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// How long any udp-lab receive waits before it calls the wait a failure.
+///
+/// On loopback a reply takes microseconds; this is only reached when
+/// something is really lost, so it is generous enough for a loaded machine.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long a test waits to be sure that *nothing* arrives.
+///
+/// Used only where silence is the expected outcome (a reply that must not
+/// come). A loopback datagram that was going to arrive arrives in far less.
+pub const SILENCE: Duration = Duration::from_millis(300);
+
+/// The IP version a socket uses. Tests run each property for both, as named
+/// rstest cases.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Family {
+    /// IPv4, loopback `127.0.0.1`.
+    V4,
+    /// IPv6, loopback `[::1]`.
+    V6,
+}
+
+impl Family {
+    /// Both families, IPv4 first.
+    pub const ALL: [Family; 2] = [Family::V4, Family::V6];
+
+    /// The loopback address of this family.
+    pub fn loopback(self) -> IpAddr {
+        match self {
+            Family::V4 => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            Family::V6 => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        }
+    }
+
+    /// The loopback address with port 0: "any free port, OS, you choose".
+    pub fn any_port(self) -> SocketAddr {
+        SocketAddr::new(self.loopback(), 0)
+    }
+
+    /// The family of an address.
+    pub fn of(addr: &SocketAddr) -> Family {
+        if addr.is_ipv4() {
+            Family::V4
+        } else {
+            Family::V6
+        }
+    }
+}
+
+impl fmt::Display for Family {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Family::V4 => "IPv4",
+            Family::V6 => "IPv6",
+        })
+    }
+}
+
+/// Adds what was being done to an I/O error, keeping its kind.
+///
+/// The raw OS error code is lost in the new error, so callers that need it
+/// (for example to compare against `EMSGSIZE`) use the socket directly.
+pub fn context(err: io::Error, doing: impl fmt::Display) -> io::Error {
+    io::Error::new(err.kind(), format!("{doing}: {err}"))
+}
+
+/// Binds a UDP socket to `addr` and sets a read timeout of [`DEFAULT_TIMEOUT`].
+///
+/// ```
+/// let sock = udp_lab::net::bind("127.0.0.1:0".parse().unwrap())?;
+/// assert_ne!(sock.local_addr()?.port(), 0, "the OS picked a port");
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn bind(addr: SocketAddr) -> io::Result<UdpSocket> {
+    let sock = UdpSocket::bind(addr).map_err(|e| context(e, format!("binding UDP to {addr}")))?;
+    sock.set_read_timeout(Some(DEFAULT_TIMEOUT))?;
+    Ok(sock)
+}
+
+/// Binds a UDP socket to the loopback address of `family`, on a port the OS
+/// chooses, with a read timeout of [`DEFAULT_TIMEOUT`].
+pub fn bind_loopback(family: Family) -> io::Result<UdpSocket> {
+    bind(family.any_port())
+}
+
+/// Whether this machine can bind a UDP socket on the loopback of `family`.
+/// IPv4 is assumed; IPv6 is probed once per process.
+pub fn family_available(family: Family) -> bool {
+    static IPV6: OnceLock<bool> = OnceLock::new();
+    match family {
+        Family::V4 => true,
+        Family::V6 => *IPV6.get_or_init(|| UdpSocket::bind(Family::V6.any_port()).is_ok()),
+    }
+}
+
+/// For tests: `true` when `family` can be used; otherwise prints why the
+/// test is skipped and returns `false`, so the test can `return` early.
+///
+/// ```
+/// use udp_lab::net::{require, Family};
+/// if !require(Family::V6) {
+///     return; // printed: "skipped: IPv6 loopback [::1] is not available ..."
+/// }
+/// ```
+pub fn require(family: Family) -> bool {
+    let ok = family_available(family);
+    if !ok {
+        println!(
+            "skipped: {family} loopback {} is not available on this machine \
+             (binding a UDP socket to it failed), so this {family} case proves nothing here",
+            family.loopback()
+        );
+    }
+    ok
+}
+
+/// Where to send to reach a server bound to `addr`: an unspecified bind
+/// address (`0.0.0.0`, `[::]`) is reached through loopback.
+pub fn reachable(addr: SocketAddr) -> SocketAddr {
+    if addr.ip().is_unspecified() {
+        SocketAddr::new(Family::of(&addr).loopback(), addr.port())
+    } else {
+        addr
+    }
+}

@@ -1,0 +1,102 @@
+//! Receiving with a timeout, where a timeout is a clear error.
+//!
+//! A UDP receive that nobody answers blocks forever; the article's client
+//! does exactly that when a reply is lost. Every receive here is bounded by
+//! the socket's read timeout, and a timeout comes back as an
+//! [`io::ErrorKind::TimedOut`] error that names what was awaited and where.
+//!
+//! # Platform-specific behavior
+//! A read that times out fails with `WouldBlock` (`EAGAIN`) on Unix and with
+//! `TimedOut` (`WSAETIMEDOUT`) on Windows. [`is_timeout`] accepts both.
+
+use std::io;
+use std::net::{SocketAddr, UdpSocket};
+use std::time::Duration;
+
+/// The largest datagram a socket can receive: 65535 minus the 8-byte UDP
+/// header. A buffer this size never truncates.
+pub const MAX_DATAGRAM: usize = 65_535;
+
+/// One received datagram: its payload and who sent it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Datagram {
+    /// The bytes exactly as they arrived (only the length the OS reported).
+    pub payload: Vec<u8>,
+    /// The source address the OS reported for this datagram.
+    pub from: SocketAddr,
+}
+
+impl Datagram {
+    /// The payload as text, with invalid UTF-8 shown as U+FFFD.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.payload).into_owned()
+    }
+}
+
+/// Whether `err` is a timed-out read: `WouldBlock` on Unix, `TimedOut` on Windows.
+pub fn is_timeout(err: &io::Error) -> bool {
+    matches!(err.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
+}
+
+fn timeout_error(sock: &UdpSocket, what: &str) -> io::Error {
+    let local = sock
+        .local_addr()
+        .map_or_else(|_| "an unbound socket".to_string(), |a| a.to_string());
+    let waited = sock
+        .read_timeout()
+        .ok()
+        .flatten()
+        .map_or_else(|| "its read timeout".to_string(), |d| format!("{d:?}"));
+    io::Error::new(
+        io::ErrorKind::TimedOut,
+        format!("timed out: no datagram arrived on {local} within {waited} while waiting for {what}"),
+    )
+}
+
+/// Receives one datagram into `buf`, like `recv_from`, but a timeout becomes
+/// a `TimedOut` error that says what was awaited (`what`).
+pub fn recv_into(sock: &UdpSocket, buf: &mut [u8], what: &str) -> io::Result<(usize, SocketAddr)> {
+    sock.recv_from(buf).map_err(|e| {
+        if is_timeout(&e) {
+            timeout_error(sock, what)
+        } else {
+            crate::net::context(e, format!("receiving {what}"))
+        }
+    })
+}
+
+/// Receives one whole datagram (a buffer of [`MAX_DATAGRAM`] bytes, so nothing
+/// is truncated). A timeout is an error naming `what`.
+pub fn recv_datagram(sock: &UdpSocket, what: &str) -> io::Result<Datagram> {
+    let mut buf = vec![0u8; MAX_DATAGRAM];
+    let (n, from) = recv_into(sock, &mut buf, what)?;
+    buf.truncate(n);
+    Ok(Datagram { payload: buf, from })
+}
+
+/// Sends `payload` to `to` as one datagram and waits for one reply.
+pub fn request(sock: &UdpSocket, to: SocketAddr, payload: &[u8], what: &str) -> io::Result<Datagram> {
+    sock.send_to(payload, to)
+        .map_err(|e| crate::net::context(e, format!("sending {} bytes to {to}", payload.len())))?;
+    recv_datagram(sock, what)
+}
+
+/// Waits up to `wait` for a datagram that should *not* come.
+///
+/// Returns `Ok(None)` when the wait ends in silence, `Ok(Some(datagram))`
+/// when something arrived. The socket's read timeout is restored afterwards.
+pub fn recv_within(sock: &UdpSocket, wait: Duration) -> io::Result<Option<Datagram>> {
+    let before = sock.read_timeout()?;
+    sock.set_read_timeout(Some(wait))?;
+    let mut buf = vec![0u8; MAX_DATAGRAM];
+    let got = sock.recv_from(&mut buf);
+    sock.set_read_timeout(before)?;
+    match got {
+        Ok((n, from)) => {
+            buf.truncate(n);
+            Ok(Some(Datagram { payload: buf, from }))
+        }
+        Err(e) if is_timeout(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
