@@ -13,6 +13,7 @@
 //! | [`server`] | the article's echo servers, started in a thread, with a handle that shuts them down |
 //! | [`tune`] | socket options through `socket2` (buffer sizes, `SO_REUSEPORT`) |
 //! | [`tcp`] | a connected TCP pair on loopback, for the "sticky packets" contrast |
+//! | [`book`] | the book's plumbing: named code regions and the exercises in them |
 //!
 //! ```
 //! use udp_lab::{net::{self, Family}, recv, server::{self, Reply}};
@@ -24,6 +25,7 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+pub mod book;
 pub mod net;
 pub mod recv;
 pub mod server;

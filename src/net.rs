@@ -52,6 +52,16 @@ impl Family {
         SocketAddr::new(self.loopback(), 0)
     }
 
+    /// The largest UDP payload one datagram can carry in this family:
+    /// 65535 (the IPv4 total length / IPv6 payload length field) minus the
+    /// headers counted in it: IPv4 20 + UDP 8 = 65507, IPv6 UDP 8 = 65527.
+    pub fn max_payload(self) -> usize {
+        match self {
+            Family::V4 => 65_507,
+            Family::V6 => 65_527,
+        }
+    }
+
     /// The family of an address.
     pub fn of(addr: &SocketAddr) -> Family {
         if addr.is_ipv4() {

@@ -35,7 +35,10 @@ impl Datagram {
 
 /// Whether `err` is a timed-out read: `WouldBlock` on Unix, `TimedOut` on Windows.
 pub fn is_timeout(err: &io::Error) -> bool {
-    matches!(err.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
+    matches!(
+        err.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
 }
 
 fn timeout_error(sock: &UdpSocket, what: &str) -> io::Error {
@@ -49,7 +52,9 @@ fn timeout_error(sock: &UdpSocket, what: &str) -> io::Error {
         .map_or_else(|| "its read timeout".to_string(), |d| format!("{d:?}"));
     io::Error::new(
         io::ErrorKind::TimedOut,
-        format!("timed out: no datagram arrived on {local} within {waited} while waiting for {what}"),
+        format!(
+            "timed out: no datagram arrived on {local} within {waited} while waiting for {what}"
+        ),
     )
 }
 
@@ -75,7 +80,12 @@ pub fn recv_datagram(sock: &UdpSocket, what: &str) -> io::Result<Datagram> {
 }
 
 /// Sends `payload` to `to` as one datagram and waits for one reply.
-pub fn request(sock: &UdpSocket, to: SocketAddr, payload: &[u8], what: &str) -> io::Result<Datagram> {
+pub fn request(
+    sock: &UdpSocket,
+    to: SocketAddr,
+    payload: &[u8],
+    what: &str,
+) -> io::Result<Datagram> {
     sock.send_to(payload, to)
         .map_err(|e| crate::net::context(e, format!("sending {} bytes to {to}", payload.len())))?;
     recv_datagram(sock, what)

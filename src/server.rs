@@ -21,7 +21,9 @@
 //! A thread blocked in `recv_from` does not notice a flag. [`ServerHandle::shutdown`]
 //! sets the flag and then sends the server one empty "wake-up" datagram so
 //! its `recv_from` returns at once; the socket's short read timeout is the
-//! safety net if that datagram is dropped (a full receive buffer).
+//! safety net if that datagram is dropped (a full receive buffer). Requests
+//! still queued when the server stops are not served; handler threads already
+//! started are joined, so the final counters are complete.
 
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
@@ -200,19 +202,33 @@ pub fn spawn(bind: SocketAddr, reply: Reply) -> io::Result<ServerHandle> {
 }
 
 /// Like [`spawn`], calling `observer` for every request served.
-pub fn spawn_observed(bind: SocketAddr, reply: Reply, observer: Option<Observer>) -> io::Result<ServerHandle> {
+pub fn spawn_observed(
+    bind: SocketAddr,
+    reply: Reply,
+    observer: Option<Observer>,
+) -> io::Result<ServerHandle> {
     let sock = net::bind(bind)?;
     sock.set_read_timeout(Some(STOP_POLL))?;
     let addr = sock.local_addr()?;
     let stop = Arc::new(AtomicBool::new(false));
     let counters = Arc::new(Counters::default());
-    let worker = Worker { sock: Arc::new(sock), reply, counters: Arc::clone(&counters), observer };
+    let worker = Worker {
+        sock: Arc::new(sock),
+        reply,
+        counters: Arc::clone(&counters),
+        observer,
+    };
     let stop_flag = Arc::clone(&stop);
     let thread = thread::Builder::new()
         .name(format!("udp-lab-server-{}", addr.port()))
         .spawn(move || worker.serve_until(&stop_flag))
         .map_err(|e| net::context(e, "starting the server thread"))?;
-    Ok(ServerHandle { addr, stop, counters, thread: Some(thread) })
+    Ok(ServerHandle {
+        addr,
+        stop,
+        counters,
+        thread: Some(thread),
+    })
 }
 
 /// The receive loop and what it shares with handler threads.
@@ -270,7 +286,12 @@ impl Worker {
 
     /// Starts one handler thread, as `ThreadingUDPServer` does. If the OS
     /// refuses a new thread, the request is answered inline instead.
-    fn spawn_handler(&self, name: String, request: &[u8], from: SocketAddr) -> Option<JoinHandle<()>> {
+    fn spawn_handler(
+        &self,
+        name: String,
+        request: &[u8],
+        from: SocketAddr,
+    ) -> Option<JoinHandle<()>> {
         let worker = self.clone();
         let owned = request.to_vec();
         let spawned = thread::Builder::new().name(name.clone()).spawn(move || {
@@ -292,9 +313,18 @@ impl Worker {
 
     fn answer(&self, request: &[u8], to: SocketAddr, reply: Vec<u8>) {
         let sent = self.sock.send_to(&reply, to);
-        bump(if sent.is_ok() { &self.counters.replied } else { &self.counters.send_errors });
+        bump(if sent.is_ok() {
+            &self.counters.replied
+        } else {
+            &self.counters.send_errors
+        });
         if let Some(observer) = &self.observer {
-            observer(&Served { from: to, request, reply: &reply, sent: &sent });
+            observer(&Served {
+                from: to,
+                request,
+                reply: &reply,
+                sent: &sent,
+            });
         }
     }
 }

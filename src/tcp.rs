@@ -21,8 +21,11 @@ pub fn tcp_pair(family: Family, nodelay: bool) -> io::Result<TcpPair> {
     let listener = TcpListener::bind(family.any_port())
         .map_err(|e| context(e, format!("binding a TCP listener on {family} loopback")))?;
     let addr = listener.local_addr()?;
-    let client = TcpStream::connect(addr).map_err(|e| context(e, format!("connecting TCP to {addr}")))?;
-    let (server, _) = listener.accept().map_err(|e| context(e, format!("accepting on {addr}")))?;
+    let client =
+        TcpStream::connect(addr).map_err(|e| context(e, format!("connecting TCP to {addr}")))?;
+    let (server, _) = listener
+        .accept()
+        .map_err(|e| context(e, format!("accepting on {addr}")))?;
     client.set_nodelay(nodelay)?;
     for stream in [&client, &server] {
         stream.set_read_timeout(Some(DEFAULT_TIMEOUT))?;

@@ -55,9 +55,11 @@ pub fn bind_tuned(addr: SocketAddr, tuning: Tuning) -> io::Result<UdpSocket> {
     }
     #[cfg(all(unix, not(any(target_os = "solaris", target_os = "illumos"))))]
     if tuning.reuse_port {
-        sock.set_reuse_port(true).map_err(|e| context(e, "setting SO_REUSEPORT"))?;
+        sock.set_reuse_port(true)
+            .map_err(|e| context(e, "setting SO_REUSEPORT"))?;
     }
-    sock.bind(&addr.into()).map_err(|e| context(e, format!("binding UDP to {addr}")))?;
+    sock.bind(&addr.into())
+        .map_err(|e| context(e, format!("binding UDP to {addr}")))?;
     let sock: UdpSocket = sock.into();
     sock.set_read_timeout(Some(DEFAULT_TIMEOUT))?;
     Ok(sock)

@@ -43,18 +43,25 @@ pub fn python3() -> Option<&'static str> {
 
 /// The project's own Python peers, in the article's style.
 pub fn peer(script: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers").join(script)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/peers")
+        .join(script)
 }
 
 /// The article's own program `script`, when `../shared/seed/python` exists
 /// beside the project (it does not in a student's clone: then `None`, with a
 /// printed reason).
 pub fn seed(script: &str) -> Option<PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/seed/python").join(script);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/seed/python")
+        .join(script);
     if path.exists() {
         Some(path)
     } else {
-        println!("skipped: the article's programs are not beside this clone ({} is absent)", path.display());
+        println!(
+            "skipped: the article's programs are not beside this clone ({} is absent)",
+            path.display()
+        );
         None
     }
 }
@@ -123,7 +130,10 @@ pub fn start_seed_server(python: &str, script: &Path) -> PyServer {
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap_or_else(|e| panic!("starting {}: {e}", script.display()));
-    let server = PyServer { child, addr: SocketAddr::from(([127, 0, 0, 1], port)) };
+    let server = PyServer {
+        child,
+        addr: SocketAddr::from(([127, 0, 0, 1], port)),
+    };
     wait_until_serving(&server, script);
     server
 }
@@ -143,7 +153,11 @@ fn wait_until_serving(server: &PyServer, script: &Path) {
             return;
         }
     }
-    panic!("{} never answered on {} within {PYTHON_DEADLINE:?}", script.display(), server.addr);
+    panic!(
+        "{} never answered on {} within {PYTHON_DEADLINE:?}",
+        script.display(),
+        server.addr
+    );
 }
 
 /// Runs a Python client to completion (killed after [`PYTHON_DEADLINE`]) and
@@ -165,7 +179,10 @@ pub fn run_client(python: &str, script: &Path, args: &[String]) -> Output {
         Ok(output) => output.unwrap_or_else(|e| panic!("waiting for {}: {e}", script.display())),
         Err(_) => {
             let _ = Command::new("kill").arg(pid.to_string()).status();
-            panic!("{} did not finish within {PYTHON_DEADLINE:?}", script.display());
+            panic!(
+                "{} did not finish within {PYTHON_DEADLINE:?}",
+                script.display()
+            );
         }
     }
 }

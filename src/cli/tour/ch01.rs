@@ -14,8 +14,17 @@ pub fn demo() -> std::io::Result<Report> {
     let held = reply.payload == b"HELLO" && reply.from == echo.local_addr();
     Ok(Report {
         lines: vec![
-            format!("client {} sent \"hello\" (5 bytes) to server {}", client.local_addr()?, echo.local_addr()),
-            format!("client received {:?} ({} bytes) from {}", reply.text(), reply.payload.len(), reply.from),
+            format!(
+                "client {} sent \"hello\" (5 bytes) to server {}",
+                client.local_addr()?,
+                echo.local_addr()
+            ),
+            format!(
+                "client received {:?} ({} bytes) from {}",
+                reply.text(),
+                reply.payload.len(),
+                reply.from
+            ),
         ],
         held,
     })

@@ -1,0 +1,339 @@
+//! Chapter 01: the upper-casing echo pair.
+//!
+//! Claim: a UDP server needs no `listen`/`accept`; it receives a datagram,
+//! learns the sender's address from it, and replies to that address with
+//! the request upper-cased. The article: "the server replies
+//! `sendto(data.upper(), client_addr)`" (its first example).
+//!
+//! Also proved here: the server survives bad input (not UTF-8, empty, the
+//! largest datagram, a burst), and it interoperates with the article's own
+//! Python programs both ways.
+//!
+//! Run: `cargo test --test ch01_echo`
+
+mod support;
+
+use std::net::SocketAddr;
+use std::sync::mpsc;
+use std::thread;
+
+use rstest::rstest;
+use udp_lab::net::{self, Family, DEFAULT_TIMEOUT};
+use udp_lab::recv;
+use udp_lab::server::{self, Reply};
+
+// ANCHOR: upper_case_reply
+#[rstest]
+#[case::ipv4(Family::V4)]
+#[case::ipv6(Family::V6)]
+fn echo_server_replies_with_the_request_upper_cased(#[case] family: Family) {
+    if !net::require(family) {
+        return;
+    }
+    let echo = server::spawn(family.any_port(), Reply::Upper).expect("start the echo server");
+    let client = net::bind_loopback(family).expect("bind the client");
+
+    let reply = recv::request(&client, echo.local_addr(), b"hello udp", "the echo reply")
+        .expect("the echo server answers on loopback");
+
+    assert_eq!(
+        reply.text(),
+        "HELLO UDP",
+        "the server sends back data.upper(): letters upper-cased, the space unchanged"
+    );
+}
+// ANCHOR_END: upper_case_reply
+
+// ANCHOR: reply_to_sender
+#[rstest]
+#[case::ipv4(Family::V4)]
+#[case::ipv6(Family::V6)]
+fn reply_goes_to_the_address_the_request_came_from(#[case] family: Family) {
+    if !net::require(family) {
+        return;
+    }
+    let echo = server::spawn(family.any_port(), Reply::Upper).expect("start the echo server");
+    let alice = net::bind_loopback(family).expect("bind alice");
+    let bob = net::bind_loopback(family).expect("bind bob");
+
+    alice
+        .send_to(b"from alice", echo.local_addr())
+        .expect("alice sends");
+    bob.send_to(b"from bob", echo.local_addr())
+        .expect("bob sends");
+    let to_alice = recv::recv_datagram(&alice, "alice's reply").expect("alice is answered");
+    let to_bob = recv::recv_datagram(&bob, "bob's reply").expect("bob is answered");
+
+    assert_eq!(
+        (to_alice.text(), to_bob.text()),
+        ("FROM ALICE".to_string(), "FROM BOB".to_string()),
+        "each reply goes to the address its request came from: no connection, just the datagram's source"
+    );
+    assert_eq!(
+        (to_alice.from, to_bob.from),
+        (echo.local_addr(), echo.local_addr()),
+        "both replies come from the one server socket's address"
+    );
+}
+// ANCHOR_END: reply_to_sender
+
+// ANCHOR: bad_input
+/// The next valid request after `bad` is still answered: bad input never
+/// kills the server, and every bad datagram is counted.
+#[rstest]
+#[case::not_utf8_upper(Reply::Upper, b"\xff\xfe caf\xe9".to_vec())]
+#[case::not_utf8_threaded(Reply::Threaded, b"\xff\xfe caf\xe9".to_vec())]
+#[case::empty_upper(Reply::Upper, Vec::new())]
+#[case::largest_upper(Reply::Upper, vec![b'a'; Family::V4.max_payload()])]
+#[case::largest_threaded(Reply::Threaded, vec![b'a'; Family::V4.max_payload()])]
+fn server_still_answers_after_a_bad_datagram(#[case] reply: Reply, #[case] bad: Vec<u8>) {
+    let echo = server::spawn(Family::V4.any_port(), reply).expect("start the server");
+    let client = net::bind_loopback(Family::V4).expect("bind the client");
+    client
+        .send_to(&bad, echo.local_addr())
+        .expect("send the bad datagram");
+
+    let answer = recv::request(
+        &client,
+        echo.local_addr(),
+        b"still there?",
+        "a reply after bad input",
+    )
+    .and_then(|first| match first.text().contains("STILL THERE?") {
+        true => Ok(first),
+        false => recv::recv_datagram(&client, "the reply to the valid request"),
+    })
+    .expect("the server must answer the valid request that follows a bad one");
+    let stats = echo.shutdown();
+
+    assert!(
+        answer.text().contains("STILL THERE?"),
+        "the valid request is answered, got {:?}",
+        answer.text()
+    );
+    assert_eq!(
+        stats.received, 2,
+        "both datagrams were received and counted: {stats:?}"
+    );
+    assert_eq!(
+        stats.non_utf8,
+        u64::from(std::str::from_utf8(&bad).is_err()),
+        "a request that is not UTF-8 is counted in non_utf8 (and answered byte-wise): {stats:?}"
+    );
+}
+// ANCHOR_END: bad_input
+
+// ANCHOR: too_large_reply
+#[test]
+fn threaded_reply_too_large_to_send_is_counted_as_a_send_error() {
+    let family = Family::V4;
+    let echo =
+        server::spawn(family.any_port(), Reply::Threaded).expect("start the threaded server");
+    let client = net::bind_loopback(family).expect("bind the client");
+    let largest = vec![b'x'; family.max_payload()];
+
+    client
+        .send_to(&largest, echo.local_addr())
+        .expect("the largest request fits in one datagram");
+    // The server reads requests in order: once this one is answered, the
+    // large one was received too. shutdown() then joins its handler thread.
+    recv::request(
+        &client,
+        echo.local_addr(),
+        b"next",
+        "the reply to the next request",
+    )
+    .expect("the server goes on after a reply it could not send");
+    let stats = echo.shutdown();
+
+    assert_eq!(
+        (stats.received, stats.send_errors, stats.replied),
+        (2, 1, 1),
+        "the reply \"Thread-1 [<65507 bytes>]\" is longer than any IPv4 datagram, so sendto fails \
+         (EMSGSIZE); the server counts it and answers the next request: {stats:?}"
+    );
+}
+// ANCHOR_END: too_large_reply
+
+// ANCHOR: burst
+#[rstest]
+#[case::upper(Reply::Upper)]
+#[case::threaded(Reply::Threaded)]
+fn server_survives_a_burst_of_thousands_of_datagrams(#[case] reply: Reply) {
+    const BURST: usize = 5_000;
+    let echo = server::spawn(Family::V4.any_port(), reply).expect("start the server");
+    let blaster = net::bind_loopback(Family::V4).expect("bind the blaster");
+    for i in 0..BURST {
+        blaster
+            .send_to(format!("burst {i}").as_bytes(), echo.local_addr())
+            .expect("send_to on loopback");
+    }
+
+    let client = net::bind_loopback(Family::V4).expect("bind the client");
+    let answer = request_until_answered(&client, echo.local_addr(), b"after the burst");
+    let stats = echo.shutdown();
+
+    assert!(
+        answer.contains("AFTER THE BURST"),
+        "the request after the burst is answered, got {answer:?}"
+    );
+    assert!(
+        stats.received <= BURST as u64 + 5,
+        "the server cannot receive more than was sent ({BURST} + at most 5 tries); it counted {stats:?}"
+    );
+}
+// ANCHOR_END: burst
+
+/// Sends `payload` until a reply containing it (upper-cased) arrives, at most
+/// five times: after a burst the server's receive buffer may be full and drop
+/// the request, which is exactly what UDP is allowed to do.
+fn request_until_answered(client: &std::net::UdpSocket, to: SocketAddr, payload: &[u8]) -> String {
+    let expected = String::from_utf8_lossy(&server::upper_reply(payload)).into_owned();
+    for _ in 0..5 {
+        client.send_to(payload, to).expect("send the request");
+        while let Ok(Some(reply)) = recv::recv_within(client, DEFAULT_TIMEOUT / 5) {
+            if reply.text().contains(&expected) {
+                return reply.text();
+            }
+        }
+    }
+    panic!(
+        "no reply containing {expected:?} from {to} after 5 tries of {:?} each",
+        DEFAULT_TIMEOUT / 5
+    );
+}
+
+// ANCHOR: shutdown
+#[test]
+fn shutdown_wakes_a_server_blocked_in_recv() {
+    let echo = server::spawn(Family::V4.any_port(), Reply::Upper).expect("start the server");
+    let (done, finished) = mpsc::channel();
+
+    thread::spawn(move || done.send(echo.shutdown()));
+
+    let stats = finished
+        .recv_timeout(DEFAULT_TIMEOUT)
+        .expect("shutdown() must return: the wake-up datagram (or the poll timeout) ends the blocked recv_from");
+    assert_eq!(
+        stats.received, 0,
+        "the wake-up datagram is not counted as a request: {stats:?}"
+    );
+}
+// ANCHOR_END: shutdown
+
+// ANCHOR: interop_python_client
+/// The article's client (`echo_client.py`) against our Rust server: the
+/// project's copy always, the article's own file when it is beside the clone.
+#[rstest]
+#[case::project_peer_ipv4("project", Family::V4)]
+#[case::project_peer_ipv6("project", Family::V6)]
+#[case::article_original("article", Family::V4)]
+fn our_server_answers_the_python_echo_client(#[case] origin: &str, #[case] family: Family) {
+    let Some(python) = support::python3() else {
+        return;
+    };
+    let script = match origin {
+        "article" => match support::seed("echo_client.py") {
+            Some(path) => path,
+            None => return,
+        },
+        _ => support::peer("echo_client.py"),
+    };
+    if !net::require(family) {
+        return;
+    }
+    let echo = server::spawn(family.any_port(), Reply::Upper).expect("start the echo server");
+    let [host, port] = support::host_port(echo.local_addr());
+
+    let out = support::run_client(python, &script, &[host, port, "3".into()]);
+
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{} failed: {}",
+        script.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        stdout.lines().collect::<Vec<_>>(),
+        ["HELLO"; 3],
+        "the Python client prints each reply"
+    );
+    assert_eq!(
+        echo.shutdown().received,
+        3,
+        "our server received the client's three datagrams"
+    );
+}
+// ANCHOR_END: interop_python_client
+
+// ANCHOR: interop_python_server
+/// Our Rust client against the article's server (`echo_server.py`).
+#[rstest]
+#[case::project_peer_ipv4("project", Family::V4)]
+#[case::project_peer_ipv6("project", Family::V6)]
+#[case::article_original("article", Family::V4)]
+fn our_client_talks_to_the_python_echo_server(#[case] origin: &str, #[case] family: Family) {
+    let Some(python) = support::python3() else {
+        return;
+    };
+    let peer = match origin {
+        "article" => match support::seed("echo_server.py") {
+            Some(path) => support::start_seed_server(python, &path),
+            None => return,
+        },
+        _ if !net::require(family) => return,
+        _ => support::start_peer_server(python, "echo_server.py", family),
+    };
+    let client = net::bind_loopback(family).expect("bind the client");
+
+    let reply = recv::request(
+        &client,
+        peer.addr,
+        b"hello from rust",
+        "the Python server's reply",
+    )
+    .expect("the Python echo server answers");
+
+    assert_eq!(
+        reply.text(),
+        "HELLO FROM RUST",
+        "Python's data.upper() upper-cases the ASCII letters"
+    );
+    assert_eq!(
+        reply.from, peer.addr,
+        "the reply comes from the Python server's address"
+    );
+}
+// ANCHOR_END: interop_python_server
+
+// ANCHOR: exercise_1_1
+/// Hint: send a request with digits and punctuation (for example
+/// `b"udp-lab 2026: ok!"`) and compare the reply with what Python's
+/// `bytes.upper()` would give: only the letters change.
+#[test]
+#[ignore = "exercise 1.1: the echo server keeps digits and punctuation unchanged"]
+fn echo_server_keeps_digits_and_punctuation_unchanged() {
+    todo!("exercise 1.1: the echo server keeps digits and punctuation unchanged")
+}
+// ANCHOR_END: exercise_1_1
+
+// ANCHOR: exercise_1_2
+/// Hint: start the server with `Reply::Threaded`, send `b"hi"`, and check
+/// that the reply starts with `"Thread-"` and ends with `" [HI]"`.
+#[test]
+#[ignore = "exercise 1.2: the threaded server's reply names the thread that handled it"]
+fn threaded_reply_names_the_thread_that_handled_it() {
+    todo!("exercise 1.2: the threaded server's reply names the thread that handled it")
+}
+// ANCHOR_END: exercise_1_2
+
+// ANCHOR: exercise_1_3
+/// Hint: one server, three requests from one client, one after the other;
+/// then `shutdown()` returns the counters: `received` and `replied` are 3.
+#[test]
+#[ignore = "exercise 1.3: the server counts every request it answers"]
+fn server_counts_every_request_it_answers() {
+    todo!("exercise 1.3: the server counts every request it answers")
+}
+// ANCHOR_END: exercise_1_3

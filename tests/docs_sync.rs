@@ -1,0 +1,263 @@
+//! The book and the tests agree: every code block a chapter takes from a
+//! test file is that file's region, exactly; every chapter's test file has
+//! its chapter; every exercise has a reference solution.
+//!
+//! A chapter marks a copied region with a line
+//! `<!-- snippet: tests/chNN_slug.rs#region -->` right before a fenced block.
+//! When a test changes, refresh every copy with one command:
+//!
+//! ```sh
+//! UDP_LAB_BLESS=1 cargo test --test docs_sync
+//! ```
+//!
+//! Run: `cargo test --test docs_sync`
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use udp_lab::book;
+
+const MARKER: &str = "<!-- snippet: ";
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn read(path: &Path) -> String {
+    fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+}
+
+fn files_in(dir: &str, prefix: &str, ext: &str) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = fs::read_dir(root().join(dir))
+        .unwrap_or_else(|e| panic!("listing {dir}/: {e}"))
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            name.starts_with(prefix) && name.ends_with(ext)
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// `tests/ch02_empty_datagrams.rs` -> `docs/02-empty-datagrams.md`.
+fn chapter_for(test_file: &Path) -> PathBuf {
+    let stem = test_file.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    let slug = stem
+        .trim_start_matches("ch")
+        .replacen('_', "-", 1)
+        .replace('_', "-");
+    root().join("docs").join(format!("{slug}.md"))
+}
+
+/// A chapter with every snippet block refreshed from its source region;
+/// the errors name each marker that points nowhere.
+fn refreshed(doc: &str) -> (String, Vec<String>) {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    let mut lines = doc.lines();
+    let mut open_fence: Option<String> = None; // inside an example block, markers are only text
+    while let Some(line) = lines.next() {
+        out.push(line.to_string());
+        let fence: String = line.chars().take_while(|&c| c == '`').collect();
+        if fence.len() >= 3 {
+            match &open_fence {
+                Some(open) if line.trim() == open.as_str() => open_fence = None,
+                None => open_fence = Some(fence),
+                Some(_) => {}
+            }
+            continue;
+        }
+        if open_fence.is_some() {
+            continue;
+        }
+        let Some(target) = line
+            .strip_prefix(MARKER)
+            .and_then(|t| t.trim_end().strip_suffix("-->"))
+        else {
+            continue;
+        };
+        let (file, name) = target.trim().split_once('#').unwrap_or((target.trim(), ""));
+        let Some(fence) = lines.next().filter(|l| l.starts_with("```")) else {
+            errors.push(format!(
+                "{MARKER}{target}--> must be followed by a ``` fenced block"
+            ));
+            continue;
+        };
+        out.push(fence.to_string());
+        lines
+            .by_ref()
+            .take_while(|l| !l.starts_with("```"))
+            .for_each(drop);
+        match fs::read_to_string(root().join(file))
+            .ok()
+            .and_then(|src| book::region(&src, name))
+        {
+            Some(region) => out.push(region),
+            None => errors.push(format!("{file} has no region `{name}` (// ANCHOR: {name})")),
+        }
+        out.push("```".to_string());
+    }
+    (out.join("\n") + "\n", errors)
+}
+
+#[test]
+fn every_snippet_in_the_docs_is_its_test_region_exactly() {
+    let bless = std::env::var_os("UDP_LAB_BLESS").is_some();
+    let mut stale = Vec::new();
+    let mut broken = Vec::new();
+    for doc_path in files_in("docs", "", ".md") {
+        let doc = read(&doc_path);
+        let (fresh, errors) = refreshed(&doc);
+        broken.extend(
+            errors
+                .into_iter()
+                .map(|e| format!("{}: {e}", doc_path.display())),
+        );
+        if fresh != doc {
+            if bless {
+                fs::write(&doc_path, &fresh)
+                    .unwrap_or_else(|e| panic!("writing {}: {e}", doc_path.display()));
+            } else {
+                stale.push(doc_path.display().to_string());
+            }
+        }
+    }
+    assert!(
+        broken.is_empty(),
+        "snippet markers that point nowhere:\n{}",
+        broken.join("\n")
+    );
+    assert!(
+        stale.is_empty(),
+        "these chapters show code that is no longer what the tests say:\n{}\n\
+         refresh them with: UDP_LAB_BLESS=1 cargo test --test docs_sync",
+        stale.join("\n")
+    );
+}
+
+#[test]
+fn every_chapter_test_file_has_its_docs_chapter_in_the_summary() {
+    let summary = read(&root().join("docs/SUMMARY.md"));
+    let missing: Vec<String> = files_in("tests", "ch", ".rs")
+        .iter()
+        .map(|t| chapter_for(t))
+        .filter(|chapter| {
+            let name = chapter.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            !chapter.exists() || !summary.contains(&format!("({name})"))
+        })
+        .map(|c| c.display().to_string())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "each tests/chNN_slug.rs needs docs/NN-slug.md, listed in docs/SUMMARY.md; missing or unlisted:\n{}",
+        missing.join("\n")
+    );
+}
+
+#[test]
+fn every_chapter_has_the_sections_in_the_style_order() {
+    const SECTIONS: [&str; 7] = [
+        "The claim",
+        "Why",
+        "The proof",
+        "Run it",
+        "Platform-specific behaviour",
+        "Exercises",
+        "Further reading",
+    ];
+    let mut wrong = Vec::new();
+    for test_file in files_in("tests", "ch", ".rs") {
+        let chapter = chapter_for(&test_file);
+        let Ok(text) = fs::read_to_string(&chapter) else {
+            continue;
+        };
+        let found: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("## "))
+            .map(str::trim)
+            .collect();
+        if found != SECTIONS {
+            wrong.push(format!("{}: has {found:?}", chapter.display()));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "a chapter's `## ` sections are exactly, in order: {SECTIONS:?} (shared/STYLE.md); not so in:\n{}",
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn every_exercise_stub_has_a_reference_solution() {
+    let mut missing = Vec::new();
+    for test_file in files_in("tests", "ch", ".rs") {
+        let exercises = book::exercises(&read(&test_file));
+        let solution_path = root()
+            .join("tests/solutions")
+            .join(test_file.file_name().expect("a file name"));
+        let solutions = fs::read_to_string(&solution_path).unwrap_or_default();
+        for exercise in exercises {
+            let solved = book::region(&solutions, &exercise.region).is_some_and(|s| {
+                s.contains(&format!("fn {}(", exercise.test)) && !s.contains("#[ignore")
+            });
+            if !solved {
+                missing.push(format!(
+                    "{} exercise {} ({})",
+                    solution_path.display(),
+                    exercise.id,
+                    exercise.test
+                ));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "each exercise needs a solution region of the same name, with the same test and no #[ignore]:\n{}",
+        missing.join("\n")
+    );
+}
+
+#[test]
+fn every_chapter_has_at_least_two_exercises_with_hints() {
+    let mut thin = Vec::new();
+    for test_file in files_in("tests", "ch", ".rs") {
+        let exercises = book::exercises(&read(&test_file));
+        let hinted = exercises.iter().filter(|e| !e.hint.is_empty()).count();
+        if hinted < 2 {
+            thin.push(format!(
+                "{}: {hinted} exercise(s) with a hint",
+                test_file.display()
+            ));
+        }
+    }
+    assert!(
+        thin.is_empty(),
+        "a chapter extends its tests with at least two hinted exercises:\n{}",
+        thin.join("\n")
+    );
+}
+
+#[test]
+fn every_exercise_is_listed_in_its_chapter_with_its_test_name() {
+    let mut unlisted = Vec::new();
+    for test_file in files_in("tests", "ch", ".rs") {
+        let chapter = chapter_for(&test_file);
+        let text = fs::read_to_string(&chapter).unwrap_or_default();
+        for exercise in book::exercises(&read(&test_file)) {
+            if !text.contains(&format!("**{} ", exercise.id)) || !text.contains(&exercise.test) {
+                unlisted.push(format!(
+                    "{}: exercise {} ({})",
+                    chapter.display(),
+                    exercise.id,
+                    exercise.test
+                ));
+            }
+        }
+    }
+    assert!(
+        unlisted.is_empty(),
+        "a chapter's Exercises section lists each exercise as `**N.M ...**` with the command naming its test:\n{}",
+        unlisted.join("\n")
+    );
+}
