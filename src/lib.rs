@@ -13,6 +13,12 @@
 //! | [`server`] | the article's echo servers, started in a thread, with a handle that shuts them down |
 //! | [`tune`] | socket options through `socket2` (buffer sizes, `SO_REUSEPORT`) |
 //! | [`tcp`] | a connected TCP pair on loopback, for the "sticky packets" contrast |
+//! | [`limits`] | `EMSGSIZE` (an oversized send) and Linux's buffer ceilings `rmem_max`, `wmem_max` |
+//! | [`buffers`] | receive-buffer overflow measured: blast, drain, count, and the kernel's drop counter |
+//! | [`relay`] | an impairment relay: seeded loss, duplication, reordering, delay and corruption between a client and a server |
+//! | [`models`] | concurrency models: single, thread-per-datagram, pool, `SO_REUSEPORT`, `recvmmsg`/`sendmmsg` batches |
+//! | [`bench`] | the load generator behind `udp-lab bench`: lock-step clients, latency percentiles, tables and a chart |
+//! | [`reliable`] | reliability on top of UDP: retries with backoff, stop-and-wait, a pinger |
 //! | [`book`] | the book's plumbing: named code regions and the exercises in them |
 //!
 //! ```
@@ -25,9 +31,15 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+pub mod bench;
 pub mod book;
+pub mod buffers;
+pub mod limits;
+pub mod models;
 pub mod net;
 pub mod recv;
+pub mod relay;
+pub mod reliable;
 pub mod server;
 pub mod tcp;
 pub mod tune;

@@ -4,6 +4,10 @@
 //! - `udp-lab serve`: the article's echo servers as a real process.
 //! - `udp-lab send`: the article's client, with a timeout.
 //! - `udp-lab exercises`: the exercises with their hints (and `--verify` for CI).
+//! - `udp-lab buffers`: datagrams kept vs `SO_RCVBUF` size, measured (and plotted).
+//! - `udp-lab bench`: a load generator; races the server models against the bare loop and Python.
+//! - `udp-lab relay`: a seeded impairment relay (loss, duplication, reordering, delay) between real programs.
+//! - `udp-lab ping`: the UDP pinger: round-trip times and loss against any echo server.
 //!
 //! Exit codes: 0 all good, 1 a property or a reply failed, 2 bad input or setup.
 
@@ -31,6 +35,14 @@ enum Command {
     Send(cli::send::SendArgs),
     /// List the exercises with their hints; `--verify` proves stubs fail and solutions pass.
     Exercises(cli::exercises::ExercisesArgs),
+    /// Measure how many datagrams a receive buffer keeps, for several SO_RCVBUF sizes.
+    Buffers(cli::buffers::BuffersArgs),
+    /// Load-test UDP echo servers: the project's models, the bare loop, Python's, any address.
+    Bench(cli::bench::BenchArgs),
+    /// Relay datagrams to a server, dropping, duplicating, reordering, delaying them as a seed decides.
+    Relay(cli::relay::RelayArgs),
+    /// Ping an echo server over UDP: round-trip times and loss (the Kurose & Ross pinger).
+    Ping(cli::ping::PingArgs),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +53,10 @@ fn main() -> ExitCode {
         Some(Command::Serve(a)) => cli::serve::run(&a),
         Some(Command::Send(a)) => cli::send::run(&a),
         Some(Command::Exercises(a)) => cli::exercises::run(&a),
+        Some(Command::Buffers(a)) => cli::buffers::run(&a),
+        Some(Command::Bench(a)) => cli::bench::run(&a),
+        Some(Command::Relay(a)) => cli::relay::run(&a),
+        Some(Command::Ping(a)) => cli::ping::run(&a),
     };
     cli::finish(outcome)
 }

@@ -148,3 +148,48 @@ pub fn reachable(addr: SocketAddr) -> SocketAddr {
         addr
     }
 }
+
+/// A loopback address where nobody receives: what a datagram sent to a
+/// server that is not running meets. See [`closed_port`].
+#[derive(Debug)]
+pub struct ClosedPort {
+    /// Holds the port so that no other socket can take it meanwhile.
+    _holder: UdpSocket,
+    addr: SocketAddr,
+}
+
+impl ClosedPort {
+    /// The address to send to.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+/// A port on the loopback of `family` where nothing receives datagrams from
+/// anyone, held for as long as the returned value lives.
+///
+/// A port bound and released at once could be handed to another socket of
+/// another test before the datagram arrives. Instead, a socket keeps the port
+/// but is *connected to itself*: a connected UDP socket accepts datagrams only
+/// from its peer, so a datagram from anyone else finds no socket, exactly as
+/// at a port nobody bound. Linux counts it in `Udp: NoPorts` and answers with
+/// ICMP port unreachable, as for a closed port; Windows discards it.
+///
+/// ```
+/// use udp_lab::net::{self, Family};
+/// let nobody = net::closed_port(Family::V4)?;
+/// let client = net::bind_loopback(Family::V4)?;
+/// assert_eq!(client.send_to(b"hello", nobody.addr())?, 5, "sent into the void");
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn closed_port(family: Family) -> io::Result<ClosedPort> {
+    let holder = bind_loopback(family)?;
+    let addr = holder.local_addr()?;
+    holder
+        .connect(addr)
+        .map_err(|e| context(e, format!("connecting {addr} to itself")))?;
+    Ok(ClosedPort {
+        _holder: holder,
+        addr,
+    })
+}

@@ -1,10 +1,16 @@
-//! The article's echo servers, run in a background thread of the calling
+//! The article's echo servers, run in background threads of the calling
 //! process and controlled through a [`ServerHandle`].
 //!
 //! Two reply styles, both from the article:
 //! - [`Reply::Upper`]: the first server, `sendto(data.upper(), client_addr)`.
-//! - [`Reply::Threaded`]: `socketserver.ThreadingUDPServer`, a new thread
-//!   per datagram replying `"<thread name> [<DATA UPPER-CASED>]"`.
+//! - [`Reply::Threaded`]: `socketserver.ThreadingUDPServer`'s handler,
+//!   replying `"<thread name> [<DATA UPPER-CASED>]"`.
+//!
+//! *How* datagrams are dispatched to threads (one thread, a thread per
+//! datagram, a pool, one socket per thread, batches) is the server's
+//! [`Model`](crate::models::Model), chosen with [`crate::models::spawn`].
+//! [`spawn`] keeps the article's pairing: `Reply::Upper` on one thread,
+//! `Reply::Threaded` with a new thread for every datagram.
 //!
 //! # Bad input
 //! A server must survive what the network brings. Upper-casing here works on
@@ -19,33 +25,41 @@
 //!
 //! # Shutting down
 //! A thread blocked in `recv_from` does not notice a flag. [`ServerHandle::shutdown`]
-//! sets the flag and then sends the server one empty "wake-up" datagram so
-//! its `recv_from` returns at once; the socket's short read timeout is the
-//! safety net if that datagram is dropped (a full receive buffer). Requests
-//! still queued when the server stops are not served; handler threads already
+//! sets the flag and then sends the server an empty "wake-up" datagram: the
+//! blocked `recv_from` returns, the thread sees the flag and ends. A server
+//! with N receiving threads (a pool on one socket, or N sockets sharing a
+//! port) needs N wake-ups, and they must reach N *different* threads. So
+//! the handle sends one, waits until some thread has ended (and closed its
+//! socket, which leaves a `SO_REUSEPORT` group), then sends the next: each
+//! wake-up lands on a thread that is still receiving. The sockets' short
+//! read timeout is the safety net if a wake-up is dropped (a full receive
+//! buffer): every thread checks the flag at least that often. Requests still
+//! queued when the server stops are not served; handler threads already
 //! started are joined, so the final counters are complete.
 
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
+use std::ops::Add;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
+use crate::models::{self, Model};
 use crate::net;
-use crate::recv::{is_timeout, MAX_DATAGRAM};
 
 /// How often a server blocked in `recv_from` checks its stop flag when no
 /// wake-up datagram reaches it.
-const STOP_POLL: Duration = Duration::from_millis(200);
+pub(crate) const STOP_POLL: Duration = Duration::from_millis(200);
 
 /// What the server sends back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Reply {
     /// The request with ASCII letters upper-cased (the article's first server).
     Upper,
-    /// One thread per datagram, reply `"<thread name> [<REQUEST UPPER-CASED>]"`
-    /// (the article's `ThreadingUDPServer`).
+    /// `"<thread name> [<REQUEST UPPER-CASED>]"` (the article's
+    /// `ThreadingUDPServer`); [`spawn`] answers each datagram on a new thread.
     Threaded,
 }
 
@@ -68,11 +82,22 @@ pub fn upper_reply(request: &[u8]) -> Vec<u8> {
 /// ```
 pub fn threaded_reply(thread_name: &str, request: &[u8]) -> Vec<u8> {
     let mut reply = Vec::with_capacity(thread_name.len() + request.len() + 3);
-    reply.extend_from_slice(thread_name.as_bytes());
-    reply.extend_from_slice(b" [");
-    reply.extend(request.iter().map(u8::to_ascii_uppercase));
-    reply.push(b']');
+    write_reply(Reply::Threaded, thread_name, request, &mut reply);
     reply
+}
+
+/// Writes the reply to `request` into `out` (cleared first), so a server
+/// loop reuses one buffer instead of allocating a reply per datagram.
+pub(crate) fn write_reply(style: Reply, thread_name: &str, request: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    if style == Reply::Threaded {
+        out.extend_from_slice(thread_name.as_bytes());
+        out.extend_from_slice(b" [");
+    }
+    out.extend(request.iter().map(u8::to_ascii_uppercase));
+    if style == Reply::Threaded {
+        out.push(b']');
+    }
 }
 
 /// What a server has counted so far. Every datagram it received is in
@@ -91,12 +116,33 @@ pub struct ServerStats {
     pub send_errors: u64,
     /// Errors returned by `recv_from` other than the read timeout.
     pub recv_errors: u64,
-    /// Handler threads started ([`Reply::Threaded`] only).
+    /// Handler threads started (the thread-per-datagram model only).
     pub threads_spawned: u64,
 }
 
+impl Add for ServerStats {
+    type Output = ServerStats;
+
+    fn add(self, other: ServerStats) -> ServerStats {
+        ServerStats {
+            received: self.received + other.received,
+            replied: self.replied + other.replied,
+            empty: self.empty + other.empty,
+            non_utf8: self.non_utf8 + other.non_utf8,
+            send_errors: self.send_errors + other.send_errors,
+            recv_errors: self.recv_errors + other.recv_errors,
+            threads_spawned: self.threads_spawned + other.threads_spawned,
+        }
+    }
+}
+
+/// One worker thread's counters. Each receiving thread has its own, on its
+/// own cache line, and [`ServerHandle::stats`] adds them up when asked: no
+/// two threads ever write the same counter on the hot path (only a
+/// thread-per-datagram server's handlers share their dispatcher's).
 #[derive(Default)]
-struct Counters {
+#[repr(align(64))]
+pub(crate) struct Counters {
     received: AtomicU64,
     replied: AtomicU64,
     empty: AtomicU64,
@@ -123,6 +169,34 @@ impl Counters {
             threads_spawned: get(&self.threads_spawned),
         }
     }
+
+    /// Counts one received request (and whether it is empty or not UTF-8).
+    pub(crate) fn count_request(&self, request: &[u8]) {
+        bump(&self.received);
+        if request.is_empty() {
+            bump(&self.empty);
+        }
+        if !request.is_ascii() && std::str::from_utf8(request).is_err() {
+            bump(&self.non_utf8);
+        }
+    }
+
+    /// Counts one reply, sent or refused.
+    pub(crate) fn count_sent(&self, sent: bool) {
+        bump(if sent {
+            &self.replied
+        } else {
+            &self.send_errors
+        });
+    }
+
+    pub(crate) fn count_recv_error(&self) {
+        bump(&self.recv_errors);
+    }
+
+    pub(crate) fn count_thread(&self) {
+        bump(&self.threads_spawned);
+    }
 }
 
 /// One request the server handled, as shown to an [`Observer`].
@@ -141,23 +215,140 @@ pub struct Served<'a> {
 /// Called once per request, for logging (`udp-lab serve` prints a line).
 pub type Observer = Arc<dyn Fn(&Served<'_>) + Send + Sync>;
 
+/// Counts a reply that was sent (or not) and shows it to the observer.
+pub(crate) fn report(counters: &Counters, observer: Option<&Observer>, served: &Served<'_>) {
+    counters.count_sent(served.sent.is_ok());
+    if let Some(observer) = observer {
+        observer(served);
+    }
+}
+
+/// What one receiving thread needs to answer a request: the reply style,
+/// its name (for threaded replies), its counters, the observer, and a reply
+/// buffer reused for every datagram.
+pub(crate) struct Responder {
+    style: Reply,
+    name: String,
+    counters: Arc<Counters>,
+    observer: Option<Observer>,
+    out: Vec<u8>,
+}
+
+impl Responder {
+    pub(crate) fn new(
+        style: Reply,
+        name: String,
+        counters: Arc<Counters>,
+        observer: Option<Observer>,
+    ) -> Responder {
+        Responder {
+            style,
+            name,
+            counters,
+            observer,
+            out: Vec::new(),
+        }
+    }
+
+    /// The reply style.
+    pub(crate) fn style(&self) -> Reply {
+        self.style
+    }
+
+    /// The name threaded replies carry.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// This thread's counters.
+    pub(crate) fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// The observer, if any.
+    pub(crate) fn observer(&self) -> Option<&Observer> {
+        self.observer.as_ref()
+    }
+
+    /// Counts `request`, then answers it.
+    pub(crate) fn handle(&mut self, sock: &UdpSocket, request: &[u8], from: SocketAddr) {
+        self.counters.count_request(request);
+        self.answer(sock, request, from);
+    }
+
+    /// Builds the reply in the reused buffer and sends it to `to`.
+    pub(crate) fn answer(&mut self, sock: &UdpSocket, request: &[u8], to: SocketAddr) {
+        write_reply(self.style, &self.name, request, &mut self.out);
+        let sent = sock.send_to(&self.out, to);
+        let served = Served {
+            from: to,
+            request,
+            reply: &self.out,
+            sent: &sent,
+        };
+        report(&self.counters, self.observer.as_ref(), &served);
+    }
+}
+
+/// A receiving thread about to be started: its name, its counters and its
+/// loop (which owns its socket, so the socket closes when the loop ends).
+pub(crate) struct WorkerThread {
+    pub(crate) name: String,
+    pub(crate) counters: Arc<Counters>,
+    pub(crate) body: Box<dyn FnOnce() + Send>,
+}
+
 /// A running server. Dropping it shuts the server down too.
 pub struct ServerHandle {
     addr: SocketAddr,
     stop: Arc<AtomicBool>,
-    counters: Arc<Counters>,
-    thread: Option<JoinHandle<()>>,
+    counters: Vec<Arc<Counters>>,
+    workers: Vec<JoinHandle<()>>,
+    /// One message each time a worker has ended and closed its socket.
+    exited: Receiver<()>,
 }
 
 impl ServerHandle {
+    /// Starts `workers`, serving on `addr`, all stopped by `stop`. If one
+    /// cannot be started, those already running are stopped again.
+    pub(crate) fn launch(
+        addr: SocketAddr,
+        stop: Arc<AtomicBool>,
+        workers: Vec<WorkerThread>,
+    ) -> io::Result<ServerHandle> {
+        let (exit_tx, exited) = mpsc::channel();
+        let mut handle = ServerHandle {
+            addr,
+            stop,
+            counters: Vec::with_capacity(workers.len()),
+            workers: Vec::with_capacity(workers.len()),
+            exited,
+        };
+        for worker in workers {
+            handle.counters.push(Arc::clone(&worker.counters));
+            let thread = start_worker(worker, exit_tx.clone())
+                .map_err(|e| net::context(e, "starting a server thread"))?;
+            handle.workers.push(thread);
+        }
+        Ok(handle)
+    }
+
     /// The address the server is bound to (with the port the OS chose).
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
     }
 
-    /// What the server has counted so far.
+    /// What the server has counted so far, all its threads added up.
     pub fn stats(&self) -> ServerStats {
-        self.counters.snapshot()
+        self.worker_stats()
+            .into_iter()
+            .fold(ServerStats::default(), Add::add)
+    }
+
+    /// What each receiving thread (each socket, for the `reuseport` model)
+    /// has counted so far, in the order the threads were started.
+    pub fn worker_stats(&self) -> Vec<ServerStats> {
+        self.counters.iter().map(|c| c.snapshot()).collect()
     }
 
     /// Stops the server, waits for its threads, and returns its final counts.
@@ -168,17 +359,45 @@ impl ServerHandle {
     }
 
     fn stop_and_join(&mut self) {
-        let Some(thread) = self.thread.take() else {
+        if self.workers.is_empty() {
             return;
-        };
-        self.stop.store(true, Ordering::SeqCst);
-        // Wake the server's blocked recv_from; if this datagram is lost the
-        // STOP_POLL read timeout ends the wait instead.
-        if let Ok(waker) = UdpSocket::bind(net::Family::of(&self.addr).any_port()) {
-            let _ = waker.send_to(&[], net::reachable(self.addr));
         }
-        let _ = thread.join();
+        self.stop.store(true, Ordering::SeqCst);
+        self.wake_every_worker();
+        for worker in self.workers.drain(..) {
+            let _ = worker.join();
+        }
     }
+
+    /// Sends one wake-up datagram at a time until every worker has ended:
+    /// each lands on a worker that is still receiving, because an ended
+    /// worker has closed its socket (see the module documentation).
+    fn wake_every_worker(&self) {
+        let waker = UdpSocket::bind(net::Family::of(&self.addr).any_port()).ok();
+        let mut running = self.workers.len();
+        while running > 0 {
+            if let Some(waker) = &waker {
+                let _ = waker.send_to(&[], net::reachable(self.addr));
+            }
+            // A lost wake-up costs at most one STOP_POLL: the worker's read
+            // timeout ends its wait and it sees the flag.
+            match self.exited.recv_timeout(STOP_POLL * 2) {
+                Ok(()) => running -= 1,
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+        }
+    }
+}
+
+/// Starts one worker thread; it reports on `exited` once its loop (and so
+/// its socket) is gone.
+fn start_worker(worker: WorkerThread, exited: Sender<()>) -> io::Result<JoinHandle<()>> {
+    let body = worker.body;
+    thread::Builder::new().name(worker.name).spawn(move || {
+        body();
+        let _ = exited.send(());
+    })
 }
 
 impl Drop for ServerHandle {
@@ -187,7 +406,10 @@ impl Drop for ServerHandle {
     }
 }
 
-/// Starts a server with `reply` on `bind` (use port 0 to let the OS choose).
+/// Starts a server with `reply` on `bind` (use port 0 to let the OS choose),
+/// in the article's model for that reply: [`Reply::Upper`] on one thread
+/// ([`Model::Single`]), [`Reply::Threaded`] with a new thread per datagram
+/// ([`Model::ThreadPerDatagram`]).
 ///
 /// ```
 /// use udp_lab::server::{self, Reply};
@@ -207,124 +429,9 @@ pub fn spawn_observed(
     reply: Reply,
     observer: Option<Observer>,
 ) -> io::Result<ServerHandle> {
-    let sock = net::bind(bind)?;
-    sock.set_read_timeout(Some(STOP_POLL))?;
-    let addr = sock.local_addr()?;
-    let stop = Arc::new(AtomicBool::new(false));
-    let counters = Arc::new(Counters::default());
-    let worker = Worker {
-        sock: Arc::new(sock),
-        reply,
-        counters: Arc::clone(&counters),
+    let config = models::ServerConfig {
         observer,
+        ..models::ServerConfig::new(Model::articles(reply), reply)
     };
-    let stop_flag = Arc::clone(&stop);
-    let thread = thread::Builder::new()
-        .name(format!("udp-lab-server-{}", addr.port()))
-        .spawn(move || worker.serve_until(&stop_flag))
-        .map_err(|e| net::context(e, "starting the server thread"))?;
-    Ok(ServerHandle {
-        addr,
-        stop,
-        counters,
-        thread: Some(thread),
-    })
-}
-
-/// The receive loop and what it shares with handler threads.
-#[derive(Clone)]
-struct Worker {
-    sock: Arc<UdpSocket>,
-    reply: Reply,
-    counters: Arc<Counters>,
-    observer: Option<Observer>,
-}
-
-impl Worker {
-    fn serve_until(&self, stop: &AtomicBool) {
-        let mut buf = vec![0u8; MAX_DATAGRAM];
-        let mut handlers: Vec<JoinHandle<()>> = Vec::new();
-        let mut next_thread = 1u64;
-        while !stop.load(Ordering::SeqCst) {
-            let (n, from) = match self.sock.recv_from(&mut buf) {
-                Ok(got) => got,
-                Err(e) if is_timeout(&e) => continue,
-                // e.g. Windows' WSAECONNRESET after an ICMP error: count, go on.
-                Err(_) => {
-                    bump(&self.counters.recv_errors);
-                    continue;
-                }
-            };
-            if stop.load(Ordering::SeqCst) {
-                break; // the wake-up datagram (or a late request): stop now
-            }
-            self.count_request(&buf[..n]);
-            match self.reply {
-                Reply::Upper => self.answer(&buf[..n], from, upper_reply(&buf[..n])),
-                Reply::Threaded => {
-                    let name = format!("Thread-{next_thread}");
-                    next_thread += 1;
-                    handlers.retain(|h| !h.is_finished());
-                    handlers.extend(self.spawn_handler(name, &buf[..n], from));
-                }
-            }
-        }
-        for handler in handlers {
-            let _ = handler.join();
-        }
-    }
-
-    fn count_request(&self, request: &[u8]) {
-        bump(&self.counters.received);
-        if request.is_empty() {
-            bump(&self.counters.empty);
-        }
-        if std::str::from_utf8(request).is_err() {
-            bump(&self.counters.non_utf8);
-        }
-    }
-
-    /// Starts one handler thread, as `ThreadingUDPServer` does. If the OS
-    /// refuses a new thread, the request is answered inline instead.
-    fn spawn_handler(
-        &self,
-        name: String,
-        request: &[u8],
-        from: SocketAddr,
-    ) -> Option<JoinHandle<()>> {
-        let worker = self.clone();
-        let owned = request.to_vec();
-        let spawned = thread::Builder::new().name(name.clone()).spawn(move || {
-            let reply = threaded_reply(&name, &owned);
-            worker.answer(&owned, from, reply);
-        });
-        match spawned {
-            Ok(handle) => {
-                bump(&self.counters.threads_spawned);
-                Some(handle)
-            }
-            Err(_) => {
-                let here = thread::current().name().unwrap_or("server").to_string();
-                self.answer(request, from, threaded_reply(&here, request));
-                None
-            }
-        }
-    }
-
-    fn answer(&self, request: &[u8], to: SocketAddr, reply: Vec<u8>) {
-        let sent = self.sock.send_to(&reply, to);
-        bump(if sent.is_ok() {
-            &self.counters.replied
-        } else {
-            &self.counters.send_errors
-        });
-        if let Some(observer) = &self.observer {
-            observer(&Served {
-                from: to,
-                request,
-                reply: &reply,
-                sent: &sent,
-            });
-        }
-    }
+    models::spawn_with(bind, config)
 }

@@ -2,7 +2,10 @@
 //! datagrams with TCP's byte stream ("sticky packets").
 
 use std::io;
+use std::mem::MaybeUninit;
 use std::net::{TcpListener, TcpStream};
+
+use socket2::SockRef;
 
 use crate::net::{context, Family, DEFAULT_TIMEOUT};
 
@@ -31,4 +34,42 @@ pub fn tcp_pair(family: Family, nodelay: bool) -> io::Result<TcpPair> {
         stream.set_read_timeout(Some(DEFAULT_TIMEOUT))?;
     }
     Ok(TcpPair { client, server })
+}
+
+/// `MSG_WAITALL`: "do not return until the buffer is full" (winsock2.h: 0x8).
+#[cfg(unix)]
+const MSG_WAITALL: std::ffi::c_int = libc::MSG_WAITALL;
+#[cfg(windows)]
+const MSG_WAITALL: std::ffi::c_int = 0x8;
+
+/// Reads from `stream` in **one** `recv` call with `MSG_WAITALL`, which
+/// returns only when `buf` is full, the peer has closed its sending side (its
+/// FIN arrived), or the read timeout passed (then with the bytes so far).
+///
+/// A plain read returns whatever bytes have arrived by then, so how many of
+/// the peer's writes one read returns depends on timing. Once the peer has
+/// finished writing and closed, this call returns all of them at once, with
+/// nothing to show where one write ended and the next began: the stream has
+/// no boundaries. (On a UDP socket one receive never returns more than one
+/// datagram, with or without this flag.)
+///
+/// ```
+/// use std::io::Write;
+/// use udp_lab::{net::Family, tcp};
+/// let mut pair = tcp::tcp_pair(Family::V4, true)?;
+/// pair.client.write_all(b"ab")?;
+/// pair.client.write_all(b"cd")?;
+/// pair.client.shutdown(std::net::Shutdown::Write)?;
+/// let mut buf = [0u8; 1024];
+/// let n = tcp::recv_waiting_for_all(&pair.server, &mut buf)?;
+/// assert_eq!(&buf[..n], b"abcd");
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn recv_waiting_for_all(stream: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: viewing initialised bytes as possibly-uninitialised ones is
+    // sound; recv only writes bytes into the buffer, never uninitialised ones.
+    let uninit = unsafe { &mut *(buf as *mut [u8] as *mut [MaybeUninit<u8>]) };
+    SockRef::from(stream)
+        .recv_with_flags(uninit, MSG_WAITALL)
+        .map_err(|e| context(e, "reading a TCP stream with MSG_WAITALL"))
 }

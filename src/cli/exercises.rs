@@ -97,7 +97,7 @@ fn chapters(root: &Path) -> Result<Vec<Chapter>, Failure> {
         else {
             continue;
         };
-        if !name.starts_with("ch") || path.extension().is_none_or(|e| e != "rs") {
+        if !name.starts_with("ch") || path.extension().and_then(|e| e.to_str()) != Some("rs") {
             continue;
         }
         let source = read(&path)?;
@@ -121,9 +121,13 @@ fn write(path: &Path, text: &str) -> Result<(), Failure> {
 /// Proves each stub fails as given and passes with its solution spliced in,
 /// in a copy of the crate under the target directory.
 fn verify(root: &Path, chapters: &[Chapter]) -> Outcome {
-    let target =
+    // The copy gets its own target dir: cargo names a package's artifacts
+    // without its path, so sharing one would let the copy's test binaries
+    // stand in for the checkout's.
+    let base =
         std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    let copy = target.join("exercise-check");
+    let copy = base.join("exercise-check");
+    let target = base.join("exercise-check-target");
     copy_crate(root, &copy)?;
     let total: usize = chapters.iter().map(|c| c.exercises.len()).sum();
 

@@ -1,7 +1,11 @@
 //! The subcommands of `udp-lab`, one file each, and how their outcome
 //! becomes an exit code.
 
+pub mod bench;
+pub mod buffers;
 pub mod exercises;
+pub mod ping;
+pub mod relay;
 pub mod send;
 pub mod serve;
 pub mod tour;

@@ -1,12 +1,148 @@
-//! `udp-lab serve` (placeholder, being written).
+//! `udp-lab serve`: the article's echo servers as a real process.
+//!
+//! The first line on stdout is always `listening on ADDR` (flushed at once),
+//! so a script or a test can start `udp-lab serve --bind 127.0.0.1:0` and
+//! read where the OS put it. Then one line per datagram served (unless
+//! `--quiet`): who sent it, what it held, what went back. Ctrl-C (SIGINT) or
+//! SIGTERM stops the server cleanly and prints its final counters.
+//!
+//! ```text
+//! $ udp-lab serve --bind 127.0.0.1:0
+//! listening on 127.0.0.1:40123
+//! replies: the request upper-cased (the article's first server); model: single; Ctrl-C stops and prints the counters
+//! from 127.0.0.1:51234: 5 bytes "hello" -> replied 5 bytes "HELLO"
+//! ^C
+//! stopped: received 1, replied 1, empty 0, non-UTF-8 0, send errors 0, receive errors 0, handler threads 0
+//! ```
 
-use super::Outcome;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::mpsc;
+use std::sync::Arc;
+
+use udp_lab::models::{self, Model, ServerConfig};
+use udp_lab::server::{Observer, Reply, Served, ServerStats};
+
+use super::send::{resolve, say, show};
+use super::{Failure, Outcome};
+
+/// How many characters of a payload a log line shows.
+const PREVIEW_CHARS: usize = 40;
 
 /// Arguments of `udp-lab serve`.
-#[derive(clap::Args, Default)]
-pub struct ServeArgs {}
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// Where to listen: HOST:PORT (port 0: the OS chooses, see the first line printed).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+    /// What to send back: the request upper-cased, or "Thread-N [REQUEST]" from a thread per datagram.
+    #[arg(long, value_enum, default_value_t = Reply::Upper)]
+    pub reply: Reply,
+    /// Do not log each datagram.
+    #[arg(long)]
+    pub quiet: bool,
+    /// How datagrams are dispatched to threads (chapter 13); default: the article's, `single` for upper, `thread-per-datagram` for threaded.
+    #[arg(long, value_enum, value_name = "MODEL")]
+    pub model: Option<Model>,
+}
 
-/// Runs `udp-lab serve`.
-pub fn run(_args: &ServeArgs) -> Outcome {
+/// Runs `udp-lab serve` until SIGINT or SIGTERM.
+pub fn run(args: &ServeArgs) -> Outcome {
+    let bind = resolve("--bind", &args.bind)?;
+    // Installed before the listening line, so a signal sent as soon as that
+    // line is read is already handled.
+    let stop = stop_signal()?;
+    let observer = (!args.quiet).then(log_observer);
+    let model = args.model.unwrap_or(Model::articles(args.reply));
+    let config = ServerConfig {
+        observer,
+        ..ServerConfig::new(model, args.reply)
+    };
+    let server = models::spawn_with(bind, config).map_err(|e| bind_failure(bind, &e))?;
+    say(&format!("listening on {}", server.local_addr()));
+    say(&format!(
+        "replies: {}; model: {model}; Ctrl-C stops and prints the counters",
+        reply_name(args.reply)
+    ));
+    // Either a signal arrived or the handler is gone: stop in both cases.
+    let _ = stop.recv();
+    let stats = server.shutdown();
+    say(&format!("stopped: {}", counters(&stats)));
     Ok(())
+}
+
+/// A channel that receives once SIGINT (Ctrl-C) or SIGTERM arrives.
+fn stop_signal() -> Result<mpsc::Receiver<()>, Failure> {
+    let (tx, rx) = mpsc::channel();
+    ctrlc::set_handler(move || {
+        let _ = tx.send(());
+    })
+    .map_err(|e| Failure::Usage(format!("cannot handle Ctrl-C: {e}")))?;
+    Ok(rx)
+}
+
+/// The bind error in one line, with the likely cause for the usual ones.
+fn bind_failure(bind: SocketAddr, err: &io::Error) -> Failure {
+    let hint = match err.kind() {
+        io::ErrorKind::AddrInUse => {
+            " (another program uses this port: pick another, or port 0 to let the OS choose)"
+        }
+        io::ErrorKind::PermissionDenied => {
+            " (ports below 1024 need administrator rights: pick one above 1023)"
+        }
+        io::ErrorKind::AddrNotAvailable => {
+            " (no interface of this machine has that address: try 127.0.0.1 or [::1])"
+        }
+        _ => "",
+    };
+    Failure::Usage(format!("cannot serve on {bind}: {err}{hint}"))
+}
+
+fn log_observer() -> Observer {
+    Arc::new(|served: &Served<'_>| say(&log_line(served)))
+}
+
+/// One datagram served, on one line: sender, request, and the reply or why
+/// it could not be sent.
+fn log_line(served: &Served<'_>) -> String {
+    let outcome = match served.sent {
+        Ok(n) => format!("replied {n} bytes {}", preview(served.reply)),
+        Err(e) => format!("reply of {} bytes NOT sent: {e}", served.reply.len()),
+    };
+    format!(
+        "from {}: {} bytes {} -> {outcome}",
+        served.from,
+        served.request.len(),
+        preview(served.request)
+    )
+}
+
+/// The start of a payload, shown as [`show`] does.
+fn preview(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    if text.chars().count() <= PREVIEW_CHARS {
+        return show(bytes);
+    }
+    let head: String = text.chars().take(PREVIEW_CHARS).collect();
+    format!("{head:?}...")
+}
+
+fn reply_name(reply: Reply) -> &'static str {
+    match reply {
+        Reply::Upper => "the request upper-cased (the article's first server)",
+        Reply::Threaded => "\"Thread-N [REQUEST]\" (the article's ThreadingUDPServer)",
+    }
+}
+
+fn counters(stats: &ServerStats) -> String {
+    format!(
+        "received {}, replied {}, empty {}, non-UTF-8 {}, send errors {}, receive errors {}, handler threads {}",
+        stats.received,
+        stats.replied,
+        stats.empty,
+        stats.non_utf8,
+        stats.send_errors,
+        stats.recv_errors,
+        stats.threads_spawned
+    )
 }

@@ -8,6 +8,18 @@
 use super::{Failure, Outcome};
 
 mod ch01;
+mod ch02;
+mod ch03;
+mod ch04;
+mod ch05;
+mod ch06;
+mod ch07;
+mod ch08;
+mod ch09;
+mod ch10;
+mod ch11;
+mod ch12;
+mod ch13;
 
 /// What one chapter's demonstration saw.
 pub struct Report {
@@ -21,7 +33,21 @@ pub struct Report {
 pub type Demo = fn() -> std::io::Result<Report>;
 
 /// The chapters in order: (number and title, demonstration).
-const DEMOS: &[(&str, Demo)] = &[("01 echo", ch01::demo)];
+const DEMOS: &[(&str, Demo)] = &[
+    ("01 echo", ch01::demo),
+    ("02 empty datagrams", ch02::demo),
+    ("03 message boundaries", ch03::demo),
+    ("04 absent server", ch04::demo),
+    ("05 concurrency", ch05::demo),
+    ("06 truncation", ch06::demo),
+    ("07 datagram size", ch07::demo),
+    ("08 buffers", ch08::demo),
+    ("09 timeouts", ch09::demo),
+    ("10 connected sockets", ch10::demo),
+    ("11 impairments", ch11::demo),
+    ("12 reliability", ch12::demo),
+    ("13 concurrency models", ch13::demo),
+];
 
 /// Arguments of `udp-lab tour`.
 #[derive(clap::Args, Default)]
@@ -44,7 +70,14 @@ pub fn run(args: &TourArgs) -> Outcome {
                 for line in &report.lines {
                     println!("   {line}");
                 }
-                println!("   {}", if report.held { "-> holds" } else { "-> DOES NOT HOLD" });
+                println!(
+                    "   {}",
+                    if report.held {
+                        "-> holds"
+                    } else {
+                        "-> DOES NOT HOLD"
+                    }
+                );
                 if !report.held {
                     broken.push(*title);
                 }
@@ -60,6 +93,9 @@ pub fn run(args: &TourArgs) -> Outcome {
         println!("every property held");
         Ok(())
     } else {
-        Err(Failure::Failed(format!("these chapters' properties did not hold: {}", broken.join(", "))))
+        Err(Failure::Failed(format!(
+            "these chapters' properties did not hold: {}",
+            broken.join(", ")
+        )))
     }
 }

@@ -1,0 +1,491 @@
+//! `udp-lab bench`: a load generator for UDP echo servers, and a race
+//! between the project's server models, the bare loop and the article's
+//! Python server, in one interleaved run.
+//!
+//! ```text
+//! $ udp-lab bench --to 127.0.0.1:8080                  # any echo server, the article's load
+//! $ udp-lab bench --model all --python-server tests/peers/threading_server.py \
+//!       --duration-s 3 --repeat 5 --markdown --plot docs/img/bench.svg
+//! ```
+//!
+//! Each contender is started fresh for each repetition (a `udp-lab serve
+//! --model M --quiet` child process, `--in-process` for threads of this
+//! process), proved to answer, measured with [`udp_lab::bench::run`], and
+//! stopped. Repetitions are interleaved (`a b c`, `b c a`, `c a b`, ...), so a
+//! slow minute of the machine hurts every contender alike; the report gives
+//! medians and the spread. Progress goes to stderr, the report to stdout.
+//! Exit codes: 0 every request answered, 1 some request failed, 2 bad input.
+
+mod report;
+
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, UdpSocket};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::AtomicBool;
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use udp_lab::bench::{self, BareServer, Length, Load, Machine, Summary};
+use udp_lab::models::{self, Model};
+use udp_lab::net::{self, Family};
+use udp_lab::server::{Reply, ServerHandle};
+
+use super::send::resolve;
+use super::{Failure, Outcome};
+
+/// How long a contender's process may take to start answering.
+const START_DEADLINE: Duration = Duration::from_secs(20);
+
+/// Arguments of `udp-lab bench`.
+#[derive(clap::Args, Default)]
+pub struct BenchArgs {
+    /// Measure the echo server at ADDR (HOST:PORT; NAME=HOST:PORT names it in the report); repeat to compare several.
+    #[arg(long, value_name = "[NAME=]ADDR")]
+    pub to: Vec<String>,
+    /// Start and measure the project's servers: single, thread-per-datagram, pool, reuseport, batch, bare (the baseline loop) or all; comma-separated or repeated.
+    #[arg(long, value_name = "M", value_delimiter = ',')]
+    pub model: Vec<String>,
+    /// Also start and measure a Python server as `python3 PATH 127.0.0.1 PORT` (e.g. the article's threading_server.py).
+    #[arg(long, value_name = "PATH")]
+    pub python_server: Option<PathBuf>,
+    /// The reply style of the project's models: upper or threaded.
+    #[arg(long, value_name = "STYLE", default_value = "upper")]
+    pub reply: String,
+    /// Client threads, each with its own socket, in lock-step (1 to 1000).
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    pub clients: usize,
+    /// Request/reply rounds per client (default 10, the article's load).
+    #[arg(long, value_name = "N", conflicts_with = "duration_s")]
+    pub rounds: Option<usize>,
+    /// Run each client for S seconds instead of a number of rounds (a throughput run).
+    #[arg(long, value_name = "S")]
+    pub duration_s: Option<f64>,
+    /// Bytes per request (16 to 60000; requests carry a 15-byte tag).
+    #[arg(long, value_name = "BYTES", default_value_t = 16)]
+    pub payload: usize,
+    /// How many times each contender runs, interleaved (1 to 100).
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub repeat: usize,
+    /// How long a client waits for a reply before counting a failure, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    pub timeout_ms: u64,
+    /// Run the project's servers as threads of this process instead of child processes.
+    #[arg(long)]
+    pub in_process: bool,
+    /// Print the report as JSON.
+    #[arg(long, conflicts_with = "markdown")]
+    pub json: bool,
+    /// Print the report as a Markdown table (as pasted in the book).
+    #[arg(long)]
+    pub markdown: bool,
+    /// Also draw the report as an SVG chart into FILE.
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
+    /// Internal: run the bare baseline loop on ADDR (what `--model bare` starts as a child).
+    #[arg(long, value_name = "ADDR", hide = true)]
+    pub serve_bare: Option<String>,
+}
+
+/// Something to measure.
+#[derive(Clone, Debug, PartialEq)]
+enum Contender {
+    /// The bare single-threaded loop, the baseline.
+    Bare,
+    /// One of the project's models.
+    Model(Model),
+    /// A Python server script, started per repetition.
+    Python(PathBuf),
+    /// A server that is already running.
+    External { name: String, addr: SocketAddr },
+}
+
+impl Contender {
+    fn name(&self) -> String {
+        match self {
+            Contender::Bare => "bare".to_string(),
+            Contender::Model(m) => m.name().to_string(),
+            Contender::Python(path) => {
+                let stem = path
+                    .file_stem()
+                    .map_or("server".into(), |s| s.to_string_lossy());
+                format!("python {stem}")
+            }
+            Contender::External { name, .. } => name.clone(),
+        }
+    }
+}
+
+/// Everything a bench run needs, checked.
+struct Plan {
+    contenders: Vec<Contender>,
+    load: Load,
+    repeat: usize,
+    reply: Reply,
+    in_process: bool,
+}
+
+/// Runs `udp-lab bench`.
+pub fn run(args: &BenchArgs) -> Outcome {
+    if let Some(bind) = &args.serve_bare {
+        return serve_bare(bind);
+    }
+    let plan = plan(args)?;
+    let machine = Machine::this();
+    let summaries = race(&plan)?;
+    let report = report::Report {
+        machine,
+        command: command_line(),
+        load: plan.load,
+        repeat: plan.repeat,
+        summaries,
+    };
+    if let Some(path) = &args.plot {
+        report::plot(&report, path)
+            .map_err(|e| Failure::Usage(format!("cannot draw {}: {e}", path.display())))?;
+    }
+    let text = if args.json {
+        report.json()
+    } else if args.markdown {
+        report.markdown()
+    } else {
+        report.text()
+    };
+    // A reader that went away (`| head`) is not an error of the measurement.
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
+    let failures: u64 = report.summaries.iter().map(Summary::failures).sum();
+    if failures > 0 {
+        return Err(Failure::Failed(format!(
+            "{failures} requests got no right reply in time (see the failures column)"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks the arguments and turns them into a plan; bad input is one line.
+fn plan(args: &BenchArgs) -> Result<Plan, Failure> {
+    let usage = |msg: String| Failure::Usage(msg);
+    if !(1..=1000).contains(&args.clients) {
+        return Err(usage(format!(
+            "--clients {} is out of range: give 1 to 1000 client threads",
+            args.clients
+        )));
+    }
+    if !(1..=100).contains(&args.repeat) {
+        return Err(usage(format!(
+            "--repeat {} is out of range: give 1 to 100",
+            args.repeat
+        )));
+    }
+    if !(16..=60_000).contains(&args.payload) {
+        return Err(usage(format!(
+            "--payload {} is out of range: give 16 to 60000 bytes (a request carries a 15-byte tag, and a threaded reply must still fit in one datagram)",
+            args.payload
+        )));
+    }
+    if args.timeout_ms == 0 {
+        return Err(usage("--timeout-ms must be at least 1".to_string()));
+    }
+    let reply = match args.reply.as_str() {
+        "upper" => Reply::Upper,
+        "threaded" => Reply::Threaded,
+        other => {
+            return Err(usage(format!(
+                "--reply {other:?} is not a reply style: expected upper or threaded"
+            )))
+        }
+    };
+    let contenders = contenders(args)?;
+    Ok(Plan {
+        contenders,
+        load: Load {
+            clients: args.clients,
+            length: length(args)?,
+            payload: args.payload,
+            timeout: Duration::from_millis(args.timeout_ms),
+        },
+        repeat: args.repeat,
+        reply,
+        in_process: args.in_process,
+    })
+}
+
+/// `--rounds N` or `--duration-s S` (10 rounds when neither is given).
+fn length(args: &BenchArgs) -> Result<Length, Failure> {
+    match (args.rounds, args.duration_s) {
+        (Some(0), _) => Err(Failure::Usage("--rounds must be at least 1".to_string())),
+        (Some(n), _) => Ok(Length::Rounds(n)),
+        (None, Some(s)) if s > 0.0 && s <= 600.0 => Ok(Length::For(Duration::from_secs_f64(s))),
+        (None, Some(s)) => Err(Failure::Usage(format!(
+            "--duration-s {s} is out of range: give more than 0 and at most 600 seconds"
+        ))),
+        (None, None) => Ok(Length::Rounds(10)),
+    }
+}
+
+/// The contenders in the order given: models, then the Python server, then
+/// the `--to` addresses.
+fn contenders(args: &BenchArgs) -> Result<Vec<Contender>, Failure> {
+    let mut all = Vec::new();
+    for name in &args.model {
+        let picked = match name.trim() {
+            "all" => std::iter::once(Contender::Bare)
+                .chain(Model::ALL.into_iter().map(Contender::Model))
+                .collect(),
+            "bare" => vec![Contender::Bare],
+            other => vec![Contender::Model(other.parse().map_err(|e: String| {
+                Failure::Usage(format!("--model: {e}, bare or all"))
+            })?)],
+        };
+        all.extend(
+            picked
+                .into_iter()
+                .filter(|c| !all.contains(c))
+                .collect::<Vec<_>>(),
+        );
+    }
+    if let Some(path) = &args.python_server {
+        if !path.is_file() {
+            return Err(Failure::Usage(format!(
+                "--python-server {}: no such file",
+                path.display()
+            )));
+        }
+        all.push(Contender::Python(path.clone()));
+    }
+    for target in &args.to {
+        let (name, addr) = match target.split_once('=') {
+            Some((name, addr)) => (name.to_string(), resolve("--to", addr)?),
+            None => (target.clone(), resolve("--to", target)?),
+        };
+        all.push(Contender::External { name, addr });
+    }
+    if all.is_empty() {
+        return Err(Failure::Usage(
+            "nothing to measure: give --to ADDR, --model M (e.g. --model all) or --python-server PATH".to_string(),
+        ));
+    }
+    Ok(all)
+}
+
+/// Runs every contender `repeat` times, interleaved, rotating the order
+/// each repetition.
+fn race(plan: &Plan) -> Result<Vec<Summary>, Failure> {
+    let n = plan.contenders.len();
+    let mut summaries: Vec<Summary> = plan
+        .contenders
+        .iter()
+        .map(|c| Summary {
+            name: c.name(),
+            runs: Vec::new(),
+        })
+        .collect();
+    let total = n * plan.repeat;
+    let show_progress = total > 1 || matches!(plan.load.length, Length::For(_));
+    for rep in 0..plan.repeat {
+        for k in 0..n {
+            let i = (k + rep) % n;
+            let measured = measure_once(&plan.contenders[i], plan)?;
+            if show_progress {
+                eprintln!(
+                    "bench [{}/{total}] {} (repetition {}/{}): {:.0} requests/s, p99 {:.3} ms, {} failures",
+                    rep * n + k + 1,
+                    summaries[i].name,
+                    rep + 1,
+                    plan.repeat,
+                    measured.rate(),
+                    measured.latency.p99.as_secs_f64() * 1e3,
+                    measured.failures()
+                );
+            }
+            summaries[i].runs.push(measured);
+        }
+    }
+    Ok(summaries)
+}
+
+/// Starts `contender`, proves it answers, measures it, stops it.
+fn measure_once(contender: &Contender, plan: &Plan) -> Result<bench::Measurement, Failure> {
+    let server = start(contender, plan)?;
+    let name = contender.name();
+    bench::probe(server.addr, plan.load.timeout)
+        .map_err(|e| Failure::Failed(format!("{name}: {e}")))?;
+    bench::run(server.addr, &plan.load).map_err(|e| Failure::Failed(format!("{name}: {e}")))
+}
+
+/// A contender that is running; stopped (or killed) when dropped.
+struct Running {
+    addr: SocketAddr,
+    _guard: Guard,
+}
+
+/// What keeps a contender running: held only to be dropped (which stops
+/// the server or kills its process) when its run is over.
+#[allow(dead_code)]
+enum Guard {
+    InProcess(ServerHandle),
+    Bare(BareServer),
+    Child(ChildServer),
+    External,
+}
+
+fn start(contender: &Contender, plan: &Plan) -> Result<Running, Failure> {
+    let any = Family::V4.any_port();
+    let setup = |e: std::io::Error| Failure::Usage(format!("starting {}: {e}", contender.name()));
+    let running = match contender {
+        Contender::External { addr, .. } => Running {
+            addr: *addr,
+            _guard: Guard::External,
+        },
+        Contender::Model(model) if plan.in_process => {
+            let server = models::spawn(any, *model, plan.reply).map_err(setup)?;
+            Running {
+                addr: server.local_addr(),
+                _guard: Guard::InProcess(server),
+            }
+        }
+        Contender::Bare if plan.in_process => {
+            let server = bench::spawn_bare(any).map_err(setup)?;
+            Running {
+                addr: server.local_addr(),
+                _guard: Guard::Bare(server),
+            }
+        }
+        Contender::Model(model) => {
+            let reply = if plan.reply == Reply::Upper {
+                "upper"
+            } else {
+                "threaded"
+            };
+            ChildServer::udp_lab(&[
+                "serve",
+                "--bind",
+                "127.0.0.1:0",
+                "--quiet",
+                "--model",
+                model.name(),
+                "--reply",
+                reply,
+            ])?
+        }
+        Contender::Bare => ChildServer::udp_lab(&["bench", "--serve-bare", "127.0.0.1:0"])?,
+        Contender::Python(path) => ChildServer::python(path)?,
+    };
+    Ok(running)
+}
+
+/// A server in a child process, killed when dropped.
+struct ChildServer {
+    child: Child,
+}
+
+impl Drop for ChildServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl ChildServer {
+    /// Starts this very program with `args`; it prints `listening on ADDR` first.
+    fn udp_lab(args: &[&str]) -> Result<Running, Failure> {
+        let exe = std::env::current_exe().map_err(|e| {
+            Failure::Usage(format!("cannot find the udp-lab program to start: {e}"))
+        })?;
+        let mut child = Command::new(exe)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| {
+                Failure::Usage(format!("cannot start `udp-lab {}`: {e}", args.join(" ")))
+            })?;
+        let first = first_line(&mut child);
+        let server = ChildServer { child };
+        let addr = first
+            .as_deref()
+            .and_then(|l| l.strip_prefix("listening on "))
+            .and_then(|a| a.parse().ok())
+            .ok_or_else(|| {
+                Failure::Usage(format!(
+                    "`udp-lab {}` did not say where it listens (got {first:?})",
+                    args.join(" ")
+                ))
+            })?;
+        Ok(Running {
+            addr,
+            _guard: Guard::Child(server),
+        })
+    }
+
+    /// Starts `python3 PATH 127.0.0.1 PORT` on a port the OS just handed
+    /// out, and waits until it answers (the article's server prints nothing).
+    fn python(path: &PathBuf) -> Result<Running, Failure> {
+        let port = UdpSocket::bind(Family::V4.any_port())
+            .and_then(|s| s.local_addr())
+            .map_err(|e| Failure::Usage(format!("asking the OS for a free port: {e}")))?
+            .port();
+        let child = Command::new("python3")
+            .arg(path)
+            .args(["127.0.0.1", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| Failure::Usage(format!("cannot start python3 {}: {e}", path.display())))?;
+        let server = ChildServer { child };
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let began = Instant::now();
+        while bench::probe(addr, Duration::from_millis(100)).is_err() {
+            if began.elapsed() > START_DEADLINE {
+                return Err(Failure::Usage(format!(
+                    "python3 {} did not answer on {addr} within {START_DEADLINE:?}",
+                    path.display()
+                )));
+            }
+        }
+        Ok(Running {
+            addr,
+            _guard: Guard::Child(server),
+        })
+    }
+}
+
+/// The child's first stdout line (within [`START_DEADLINE`]); the rest is
+/// drained by a thread so the child never blocks on a full pipe.
+fn first_line(child: &mut Child) -> Option<String> {
+    let stdout = child.stdout.take()?;
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        let _ = tx.send(lines.next());
+        for _ in lines {}
+    });
+    rx.recv_timeout(START_DEADLINE)
+        .ok()
+        .flatten()
+        .and_then(Result::ok)
+}
+
+/// `--serve-bare ADDR`: the bare loop as a process, until it is killed.
+fn serve_bare(bind: &str) -> Outcome {
+    let bind = resolve("--serve-bare", bind)?;
+    let sock =
+        net::bind(bind).map_err(|e| Failure::Usage(format!("cannot serve on {bind}: {e}")))?;
+    sock.set_read_timeout(None)?;
+    println!("listening on {}", sock.local_addr()?);
+    let never = AtomicBool::new(false);
+    bench::serve_bare(&sock, &never);
+    Ok(())
+}
+
+/// This command as typed, for the report (`udp-lab bench --model all ...`).
+fn command_line() -> String {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .map(|a| if a.contains(' ') { format!("'{a}'") } else { a })
+        .collect();
+    format!("udp-lab {}", args.join(" "))
+}

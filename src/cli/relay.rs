@@ -1,0 +1,198 @@
+//! `udp-lab relay`: the impairment relay of chapter 11 as a real process,
+//! between real programs (the article's client and server, for example).
+//!
+//! The first line on stdout is always `listening on ADDR` (flushed at once),
+//! so `--listen 127.0.0.1:0` lets the OS choose the port and a script reads
+//! it. Point the client at that address instead of the server's. Ctrl-C
+//! (SIGINT) or SIGTERM stops the relay, releases what it still held, and
+//! prints its counters.
+//!
+//! ```text
+//! $ udp-lab relay --listen 127.0.0.1:0 --to 127.0.0.1:8080 --loss 0.2 --dup 0.05 --reorder 4 --delay-ms 20 --seed 7
+//! listening on 127.0.0.1:40123
+//! relaying to 127.0.0.1:8080, both directions: loss 0.2, duplication 0.05, ... seed 7; Ctrl-C stops and prints the counters
+//! ^C
+//! stopped: to server: received 10, dropped 2, ...; to client: received 8, ...; clients 1
+//! ```
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use udp_lab::relay::{self, Impairments, Links, RelayStats, DEFAULT_HOLD};
+
+use super::send::{resolve, say};
+use super::{Failure, Outcome};
+
+/// Which way the impairments apply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Way {
+    /// Requests and replies (two independent random streams from one seed).
+    Both,
+    /// Only datagrams from clients to the server.
+    ToServer,
+    /// Only datagrams from the server back to clients.
+    ToClient,
+}
+
+/// Arguments of `udp-lab relay`.
+#[derive(clap::Args)]
+pub struct RelayArgs {
+    /// Where clients send to: HOST:PORT (port 0: the OS chooses, see the first line printed).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    pub listen: String,
+    /// The server to forward to: HOST:PORT.
+    #[arg(long, value_name = "ADDR")]
+    pub to: String,
+    /// Probability that a datagram is dropped (0 to 1; 0.2 means 20%).
+    #[arg(
+        long,
+        value_name = "P",
+        default_value_t = 0.0,
+        allow_negative_numbers = true
+    )]
+    pub loss: f64,
+    /// Probability that a datagram is delivered twice.
+    #[arg(
+        long,
+        value_name = "P",
+        default_value_t = 0.0,
+        allow_negative_numbers = true
+    )]
+    pub dup: f64,
+    /// Probability that one bit of a datagram's payload is flipped.
+    #[arg(
+        long,
+        value_name = "P",
+        default_value_t = 0.0,
+        allow_negative_numbers = true
+    )]
+    pub corrupt: f64,
+    /// Reordering window: a held-back datagram is overtaken by up to N later ones (0: no reordering).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub reorder: usize,
+    /// Probability that a datagram is held back, when --reorder is set.
+    #[arg(
+        long,
+        value_name = "P",
+        default_value_t = 0.25,
+        allow_negative_numbers = true
+    )]
+    pub reorder_rate: f64,
+    /// The longest a held-back datagram waits for its overtakers, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = DEFAULT_HOLD.as_millis() as u64)]
+    pub hold_ms: u64,
+    /// Fixed delay added to every datagram, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub delay_ms: u64,
+    /// Extra random delay, from 0 to this many milliseconds (the order is kept).
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub jitter_ms: u64,
+    /// The seed: the same seed and the same traffic give the same impairments.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub seed: u64,
+    /// Which way the impairments apply.
+    #[arg(long, value_enum, default_value_t = Way::Both)]
+    pub way: Way,
+}
+
+/// Runs `udp-lab relay` until SIGINT or SIGTERM.
+pub fn run(args: &RelayArgs) -> Outcome {
+    let listen = resolve("--listen", &args.listen)?;
+    let to = resolve("--to", &args.to)?;
+    let links = links(args)?;
+    // Installed before the listening line, so a signal sent as soon as that
+    // line is read is already handled.
+    let stop = stop_signal()?;
+    let relay = relay::spawn(listen, to, links).map_err(|e| listen_failure(listen, &e))?;
+    say(&format!("listening on {}", relay.local_addr()));
+    say(&format!(
+        "relaying to {to}, {}; Ctrl-C stops and prints the counters",
+        describe(args.way, &links)
+    ));
+    let _ = stop.recv();
+    say(&format!("stopped: {}", counters(&relay.shutdown())));
+    Ok(())
+}
+
+/// The impairments the arguments ask for; a probability outside 0..=1 is
+/// a one-line usage error naming the flag.
+fn links(args: &RelayArgs) -> Result<Links, Failure> {
+    for (flag, p) in [
+        ("--loss", args.loss),
+        ("--dup", args.dup),
+        ("--corrupt", args.corrupt),
+        ("--reorder-rate", args.reorder_rate),
+    ] {
+        if !(0.0..=1.0).contains(&p) {
+            return Err(Failure::Usage(format!(
+                "{flag} {p} is not a probability: give a number from 0 to 1 (0.2 means 20%)"
+            )));
+        }
+    }
+    let imp = Impairments::seeded(args.seed)
+        .loss(args.loss)
+        .duplicate(args.dup)
+        .corrupt(args.corrupt)
+        .reorder(
+            args.reorder,
+            if args.reorder > 0 {
+                args.reorder_rate
+            } else {
+                0.0
+            },
+        )
+        .hold(Duration::from_millis(args.hold_ms))
+        .delay(Duration::from_millis(args.delay_ms))
+        .jitter(Duration::from_millis(args.jitter_ms));
+    let untouched = Impairments::seeded(args.seed);
+    Ok(match args.way {
+        Way::Both => Links::both(imp),
+        Way::ToServer => Links {
+            to_server: imp,
+            to_client: untouched,
+        },
+        Way::ToClient => Links {
+            to_server: untouched,
+            to_client: imp,
+        },
+    })
+}
+
+fn describe(way: Way, links: &Links) -> String {
+    match way {
+        Way::Both => format!("both directions: {}", links.to_server),
+        Way::ToServer => format!("toward the server only: {}", links.to_server),
+        Way::ToClient => format!("toward the clients only: {}", links.to_client),
+    }
+}
+
+fn counters(stats: &RelayStats) -> String {
+    format!(
+        "to server: {}; to client: {}; clients {}, turned away {}, receive errors {}",
+        stats.to_server, stats.to_client, stats.clients, stats.turned_away, stats.recv_errors
+    )
+}
+
+/// A channel that receives once SIGINT (Ctrl-C) or SIGTERM arrives.
+fn stop_signal() -> Result<mpsc::Receiver<()>, Failure> {
+    let (tx, rx) = mpsc::channel();
+    ctrlc::set_handler(move || {
+        let _ = tx.send(());
+    })
+    .map_err(|e| Failure::Usage(format!("cannot handle Ctrl-C: {e}")))?;
+    Ok(rx)
+}
+
+/// The bind error in one line, with the likely cause for the usual ones.
+fn listen_failure(listen: SocketAddr, err: &io::Error) -> Failure {
+    let hint = match err.kind() {
+        io::ErrorKind::AddrInUse => " (another program uses this port: pick another, or port 0)",
+        io::ErrorKind::AddrNotAvailable => {
+            " (no interface of this machine has that address: try 127.0.0.1 or [::1])"
+        }
+        _ => "",
+    };
+    Failure::Usage(format!("cannot relay on {listen}: {err}{hint}"))
+}

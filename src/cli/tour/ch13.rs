@@ -1,0 +1,43 @@
+//! Tour block for chapter 13: every concurrency model serves the same
+//! clients correctly; they differ only in how many threads and sockets
+//! they use (and in speed, which `udp-lab bench` measures: not shown here).
+
+use udp_lab::bench::{self, Length, Load};
+use udp_lab::models::{self, Model};
+use udp_lab::net::Family;
+use udp_lab::server::Reply;
+
+use super::Report;
+
+/// A small load: 10 lock-step clients x 3 requests, every reply checked.
+const LOAD: Load = Load {
+    clients: 10,
+    length: Length::Rounds(3),
+    payload: 16,
+    timeout: std::time::Duration::from_secs(2),
+};
+
+/// Runs the small load against each model and reports what each used.
+pub fn demo() -> std::io::Result<Report> {
+    let mut lines = Vec::new();
+    let mut held = true;
+    let expected = (LOAD.clients * 3) as u64;
+    for model in Model::ALL {
+        if model == Model::ReusePort && !cfg!(unix) {
+            lines.push("reuseport: skipped, this OS has no SO_REUSEPORT".to_string());
+            continue;
+        }
+        let server = models::spawn(Family::V4.any_port(), model, Reply::Upper)?;
+        let run = bench::run(server.local_addr(), &LOAD)?;
+        let receivers = server.worker_stats().len();
+        let stats = server.shutdown();
+        held &= run.requests == expected && run.failures() == 0;
+        lines.push(format!(
+            "{model:<20} {}/{expected} replies right and from the server's address; \
+             {receivers} receiving thread(s), {} handler threads started",
+            run.requests, stats.threads_spawned
+        ));
+    }
+    lines.push("speed: `udp-lab bench --model all` (chapter 13)".to_string());
+    Ok(Report { lines, held })
+}

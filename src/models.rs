@@ -1,0 +1,544 @@
+//! Concurrency models: five ways to dispatch a UDP server's datagrams to
+//! threads, each serving both of the article's reply styles.
+//!
+//! | [`Model`] | threads | sockets | system calls per datagram |
+//! |---|---|---|---|
+//! | `single` | 1 | 1 | 2 (`recv_from`, `send_to`) |
+//! | `thread-per-datagram` | 1 + one new thread per datagram | 1 | 2, plus a thread created and joined |
+//! | `pool` | N, all blocked in `recv_from` on one socket | 1 | 2 |
+//! | `reuseport` | N, one per socket | N, one port (`SO_REUSEPORT`) | 2 |
+//! | `batch` | 1 | 1 | 2 per *batch* (`recvmmsg`, `sendmmsg`) |
+//!
+//! On loopback a datagram costs the kernel little; what dominates is the
+//! system call around it (entering and leaving the kernel, waking the
+//! receiver). `batch` pays that once for up to [`BATCH`] datagrams.
+//!
+//! With [`Reply::Threaded`] the reply names the thread that produced it:
+//! `Thread-N` for a thread-per-datagram handler (as Python names them),
+//! otherwise the receiving thread's name (`single`, `pool-2`,
+//! `reuseport-3`, `batch`), so a reply tells which worker served it.
+//!
+//! ```
+//! use udp_lab::{models::{self, Model}, net::{self, Family}, recv, server::Reply};
+//!
+//! let server = models::spawn(Family::V4.any_port(), Model::Pool, Reply::Threaded)?;
+//! let client = net::bind_loopback(Family::V4)?;
+//! let reply = recv::request(&client, server.local_addr(), b"hi", "the pool's reply")?;
+//! assert!(reply.text().starts_with("pool-"), "{}", reply.text());
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! # Platform-specific behavior
+//! - `batch` uses Linux's `recvmmsg`/`sendmmsg` (through `nix`); elsewhere it
+//!   runs the `single` loop under the same name.
+//! - `reuseport` needs `SO_REUSEPORT`: Linux spreads senders over the
+//!   sockets by a hash of the 4-tuple; macOS and the BSDs accept the shared
+//!   bind but deliver each datagram to one socket (the last bound); Windows
+//!   has no such option, and starting the model fails there.
+
+use std::fmt;
+use std::io;
+use std::net::{SocketAddr, UdpSocket};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+
+use crate::net;
+use crate::recv::{is_timeout, MAX_DATAGRAM};
+use crate::server::{Counters, Observer, Reply, Responder, ServerHandle, WorkerThread, STOP_POLL};
+use crate::tune::{self, Tuning};
+
+/// The most datagrams the `batch` model receives (and answers) per system call.
+pub const BATCH: usize = 64;
+
+/// How a server dispatches datagrams to threads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum)]
+pub enum Model {
+    /// One thread, one socket, a `recv_from`/`send_to` loop.
+    Single,
+    /// The article's `ThreadingUDPServer`: a new thread for each datagram.
+    ThreadPerDatagram,
+    /// N threads, each blocked in `recv_from` on the same socket.
+    Pool,
+    /// N sockets bound to one address with `SO_REUSEPORT`, a thread each.
+    #[value(name = "reuseport")]
+    ReusePort,
+    /// One socket, drained and answered in batches (`recvmmsg`/`sendmmsg`).
+    Batch,
+}
+
+impl Model {
+    /// Every model, simplest first.
+    pub const ALL: [Model; 5] = [
+        Model::Single,
+        Model::ThreadPerDatagram,
+        Model::Pool,
+        Model::ReusePort,
+        Model::Batch,
+    ];
+
+    /// The model's name on the command line (`thread-per-datagram`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Model::Single => "single",
+            Model::ThreadPerDatagram => "thread-per-datagram",
+            Model::Pool => "pool",
+            Model::ReusePort => "reuseport",
+            Model::Batch => "batch",
+        }
+    }
+
+    /// The article's model for a reply style: its first server answers on
+    /// one thread, its `ThreadingUDPServer` on a new thread per datagram.
+    pub fn articles(reply: Reply) -> Model {
+        match reply {
+            Reply::Upper => Model::Single,
+            Reply::Threaded => Model::ThreadPerDatagram,
+        }
+    }
+
+    /// How many threads receive datagrams when the model has `workers`.
+    pub fn receivers(self, workers: usize) -> usize {
+        match self {
+            Model::Pool | Model::ReusePort => workers.max(1),
+            _ => 1,
+        }
+    }
+}
+
+impl fmt::Display for Model {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.name())
+    }
+}
+
+impl FromStr for Model {
+    type Err = String;
+
+    /// Parses a model name as [`Model::name`] writes it.
+    fn from_str(text: &str) -> Result<Model, String> {
+        Model::ALL
+            .into_iter()
+            .find(|m| m.name() == text)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Model::ALL.iter().map(|m| m.name()).collect();
+                format!(
+                    "unknown model {text:?}: expected one of {}",
+                    names.join(", ")
+                )
+            })
+    }
+}
+
+/// The number of worker threads `pool` and `reuseport` use unless told:
+/// one per CPU, at least two (so they are really concurrent).
+pub fn default_workers() -> usize {
+    thread::available_parallelism().map_or(2, |n| n.get().max(2))
+}
+
+/// Everything that decides how a server runs.
+#[derive(Clone)]
+pub struct ServerConfig {
+    /// How datagrams are dispatched to threads.
+    pub model: Model,
+    /// What is sent back.
+    pub reply: Reply,
+    /// Threads (and for `reuseport`, sockets) of `pool` and `reuseport`.
+    pub workers: usize,
+    /// Called for every request served (logging); `None` on the fast path.
+    pub observer: Option<Observer>,
+}
+
+impl ServerConfig {
+    /// `model` with `reply`, [`default_workers`] and no observer.
+    pub fn new(model: Model, reply: Reply) -> ServerConfig {
+        ServerConfig {
+            model,
+            reply,
+            workers: default_workers(),
+            observer: None,
+        }
+    }
+}
+
+/// Starts a server of `model` answering with `reply` on `bind` (port 0:
+/// the OS chooses), with [`default_workers`] threads where the model has
+/// several.
+pub fn spawn(bind: SocketAddr, model: Model, reply: Reply) -> io::Result<ServerHandle> {
+    spawn_with(bind, ServerConfig::new(model, reply))
+}
+
+/// Starts a server as `config` says.
+pub fn spawn_with(bind: SocketAddr, config: ServerConfig) -> io::Result<ServerHandle> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let sockets = bind_sockets(bind, &config)?;
+    let addr = sockets[0].local_addr()?;
+    let workers = sockets
+        .into_iter()
+        .enumerate()
+        .map(|(i, sock)| worker(&config, i, sock, Arc::clone(&stop)))
+        .collect();
+    ServerHandle::launch(addr, stop, workers)
+}
+
+/// The sockets the model receives on, one per receiving thread, each with
+/// the short read timeout that lets a thread notice the stop flag.
+fn bind_sockets(bind: SocketAddr, config: &ServerConfig) -> io::Result<Vec<UdpSocket>> {
+    let receivers = config.model.receivers(config.workers);
+    let sockets = match config.model {
+        Model::ReusePort => bind_reuseport_group(bind, receivers)?,
+        _ => {
+            let first = net::bind(bind)?;
+            let mut all = Vec::with_capacity(receivers);
+            for _ in 1..receivers {
+                // try_clone: a second descriptor of the *same* socket.
+                all.push(first.try_clone()?);
+            }
+            all.insert(0, first);
+            all
+        }
+    };
+    for sock in &sockets {
+        sock.set_read_timeout(Some(STOP_POLL))?;
+    }
+    Ok(sockets)
+}
+
+/// `n` sockets bound to one address with `SO_REUSEPORT`: the first gets the
+/// port (the OS picks it when `bind` has port 0), the others join it.
+fn bind_reuseport_group(bind: SocketAddr, n: usize) -> io::Result<Vec<UdpSocket>> {
+    let tuning = Tuning {
+        reuse_port: true,
+        ..Tuning::default()
+    };
+    let first = tune::bind_tuned(bind, tuning)?;
+    let addr = first.local_addr()?;
+    let mut group = vec![first];
+    for _ in 1..n {
+        let sock = tune::bind_tuned(addr, tuning).map_err(|e| {
+            net::context(
+                e,
+                "joining a SO_REUSEPORT group (the reuseport model needs Linux, macOS or a BSD)",
+            )
+        })?;
+        group.push(sock);
+    }
+    Ok(group)
+}
+
+/// The thread that serves `sock` as receiver number `index` of the model.
+fn worker(
+    config: &ServerConfig,
+    index: usize,
+    sock: UdpSocket,
+    stop: Arc<AtomicBool>,
+) -> WorkerThread {
+    let model = config.model;
+    let name = match model {
+        Model::Pool | Model::ReusePort => format!("{model}-{}", index + 1),
+        Model::ThreadPerDatagram => "dispatcher".to_string(),
+        _ => model.name().to_string(),
+    };
+    let counters = Arc::new(Counters::default());
+    let (reply, observer) = (config.reply, config.observer.clone());
+    let body: Box<dyn FnOnce() + Send> = match model {
+        Model::ThreadPerDatagram => {
+            let dispatcher = Dispatcher {
+                reply,
+                counters: Arc::clone(&counters),
+                observer,
+            };
+            Box::new(move || dispatcher.serve(sock, &stop))
+        }
+        _ => {
+            let responder = Responder::new(reply, name.clone(), Arc::clone(&counters), observer);
+            match model {
+                Model::Batch => Box::new(move || batch::serve(&sock, &stop, responder)),
+                _ => Box::new(move || serve_each(&sock, &stop, responder)),
+            }
+        }
+    };
+    WorkerThread {
+        name,
+        counters,
+        body,
+    }
+}
+
+/// Receives one datagram; `None` on a timeout or an error (counted), so
+/// the caller checks its stop flag and tries again.
+fn receive(sock: &UdpSocket, buf: &mut [u8], counters: &Counters) -> Option<(usize, SocketAddr)> {
+    match sock.recv_from(buf) {
+        Ok(got) => Some(got),
+        Err(e) if is_timeout(&e) => None,
+        // e.g. Windows' WSAECONNRESET after an ICMP error: count, go on.
+        Err(_) => {
+            counters.count_recv_error();
+            None
+        }
+    }
+}
+
+/// `single`, `pool` and `reuseport`: receive, answer, repeat, on this
+/// thread, until the stop flag is seen.
+fn serve_each(sock: &UdpSocket, stop: &AtomicBool, mut responder: Responder) {
+    let mut buf = vec![0u8; MAX_DATAGRAM];
+    while !stop.load(Ordering::Relaxed) {
+        let Some((n, from)) = receive(sock, &mut buf, responder.counters()) else {
+            continue;
+        };
+        if stop.load(Ordering::Relaxed) {
+            break; // the wake-up datagram (or a late request): stop now
+        }
+        responder.handle(sock, &buf[..n], from);
+    }
+}
+
+/// `thread-per-datagram`: the receiving thread starts a new handler thread
+/// for every datagram, as Python's `ThreadingUDPServer` does.
+struct Dispatcher {
+    reply: Reply,
+    counters: Arc<Counters>,
+    observer: Option<Observer>,
+}
+
+impl Dispatcher {
+    fn serve(self, sock: UdpSocket, stop: &AtomicBool) {
+        let sock = Arc::new(sock);
+        let mut buf = vec![0u8; MAX_DATAGRAM];
+        let mut handlers: Vec<JoinHandle<()>> = Vec::new();
+        let mut next_thread = 1u64;
+        while !stop.load(Ordering::Relaxed) {
+            let Some((n, from)) = receive(&sock, &mut buf, &self.counters) else {
+                continue;
+            };
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            self.counters.count_request(&buf[..n]);
+            let name = format!("Thread-{next_thread}");
+            next_thread += 1;
+            handlers.retain(|h| !h.is_finished());
+            handlers.extend(self.spawn_handler(&sock, name, &buf[..n], from));
+        }
+        // Joined before the socket closes, so the final counters are complete.
+        for handler in handlers {
+            let _ = handler.join();
+        }
+    }
+
+    /// Starts one handler thread named `name` that answers `request`. If the
+    /// OS refuses a new thread, the request is answered here instead.
+    fn spawn_handler(
+        &self,
+        sock: &Arc<UdpSocket>,
+        name: String,
+        request: &[u8],
+        from: SocketAddr,
+    ) -> Option<JoinHandle<()>> {
+        let mut responder = Responder::new(
+            self.reply,
+            name.clone(),
+            Arc::clone(&self.counters),
+            self.observer.clone(),
+        );
+        let (sock_for_thread, owned) = (Arc::clone(sock), request.to_vec());
+        let spawned = thread::Builder::new()
+            .name(name)
+            .spawn(move || responder.answer(&sock_for_thread, &owned, from));
+        match spawned {
+            Ok(handle) => {
+                self.counters.count_thread();
+                Some(handle)
+            }
+            Err(_) => {
+                let here = thread::current().name().unwrap_or("dispatcher").to_string();
+                let mut inline = Responder::new(
+                    self.reply,
+                    here,
+                    Arc::clone(&self.counters),
+                    self.observer.clone(),
+                );
+                inline.answer(sock, request, from);
+                None
+            }
+        }
+    }
+}
+
+/// `batch` on Linux: `recvmmsg` fills up to [`BATCH`] buffers in one system
+/// call (`MSG_WAITFORONE`: block for the first datagram, then take what is
+/// already queued), and `sendmmsg` sends all the replies in one more.
+#[cfg(target_os = "linux")]
+mod batch {
+    use std::io::{IoSlice, IoSliceMut};
+    use std::net::{SocketAddr, SocketAddrV4, SocketAddrV6, UdpSocket};
+    use std::os::fd::AsRawFd;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use nix::errno::Errno;
+    use nix::sys::socket::{
+        recvmmsg, sendmmsg, ControlMessage, MsgFlags, MultiHeaders, SockaddrStorage,
+    };
+
+    use super::BATCH;
+    use crate::recv::MAX_DATAGRAM;
+    use crate::server::{report, write_reply, Responder, Served};
+
+    /// The buffers one batch needs, allocated once per server thread.
+    struct Batch {
+        requests: Vec<Vec<u8>>,
+        replies: Vec<Vec<u8>>,
+        lengths: Vec<usize>,
+        senders: Vec<Option<SockaddrStorage>>,
+        recv_headers: MultiHeaders<SockaddrStorage>,
+        send_headers: MultiHeaders<SockaddrStorage>,
+    }
+
+    pub(super) fn serve(sock: &UdpSocket, stop: &AtomicBool, responder: Responder) {
+        let mut batch = Batch {
+            requests: vec![vec![0u8; MAX_DATAGRAM]; BATCH],
+            replies: vec![Vec::new(); BATCH],
+            lengths: vec![0; BATCH],
+            senders: vec![None; BATCH],
+            recv_headers: MultiHeaders::preallocate(BATCH, None),
+            send_headers: MultiHeaders::preallocate(BATCH, None),
+        };
+        while !stop.load(Ordering::Relaxed) {
+            let count = batch.receive(sock, &responder);
+            if count == 0 {
+                continue;
+            }
+            if stop.load(Ordering::Relaxed) {
+                break; // the wake-up datagram is in this batch: stop now
+            }
+            batch.answer(sock, count, &responder);
+        }
+    }
+
+    impl Batch {
+        /// Receives up to BATCH datagrams; 0 on a timeout or an error (counted).
+        fn receive(&mut self, sock: &UdpSocket, responder: &Responder) -> usize {
+            let mut slices: Vec<[IoSliceMut<'_>; 1]> = self
+                .requests
+                .iter_mut()
+                .map(|b| [IoSliceMut::new(b)])
+                .collect();
+            let flags = MsgFlags::MSG_WAITFORONE;
+            let got = recvmmsg(
+                sock.as_raw_fd(),
+                &mut self.recv_headers,
+                slices.iter_mut(),
+                flags,
+                None,
+            );
+            match got {
+                Ok(results) => {
+                    let mut count = 0;
+                    for (i, msg) in results.enumerate() {
+                        self.lengths[i] = msg.bytes;
+                        self.senders[i] = msg.address;
+                        count = i + 1;
+                    }
+                    count
+                }
+                Err(Errno::EAGAIN | Errno::EINTR) => 0,
+                Err(_) => {
+                    responder.counters().count_recv_error();
+                    0
+                }
+            }
+        }
+
+        /// Counts and answers the first `count` requests with one `sendmmsg`
+        /// (more if the kernel sends only part, or refuses one reply).
+        fn answer(&mut self, sock: &UdpSocket, count: usize, responder: &Responder) {
+            for i in 0..count {
+                let request = &self.requests[i][..self.lengths[i]];
+                responder.counters().count_request(request);
+                write_reply(
+                    responder.style(),
+                    responder.name(),
+                    request,
+                    &mut self.replies[i],
+                );
+            }
+            let mut next = 0;
+            while next < count {
+                let sent = self.send_from(sock, next, count);
+                match sent {
+                    Ok(n) if n > 0 => {
+                        for i in next..next + n {
+                            self.report_reply(i, Ok(self.replies[i].len()), responder);
+                        }
+                        next += n;
+                    }
+                    // sendmmsg refused the first reply of the slice (e.g.
+                    // EMSGSIZE): count it as not sent and go on after it.
+                    refused => {
+                        let why = refused.map_or_else(std::io::Error::from, |_| {
+                            std::io::Error::other("sendmmsg sent nothing")
+                        });
+                        self.report_reply(next, Err(why), responder);
+                        next += 1;
+                    }
+                }
+            }
+        }
+
+        /// One `sendmmsg` of replies `from..to`; how many were sent.
+        fn send_from(&mut self, sock: &UdpSocket, from: usize, to: usize) -> nix::Result<usize> {
+            let slices: Vec<[IoSlice<'_>; 1]> = self.replies[from..to]
+                .iter()
+                .map(|r| [IoSlice::new(r)])
+                .collect();
+            let no_cmsgs: [ControlMessage<'_>; 0] = [];
+            let results = sendmmsg(
+                sock.as_raw_fd(),
+                &mut self.send_headers,
+                &slices,
+                &self.senders[from..to],
+                no_cmsgs,
+                MsgFlags::empty(),
+            )?;
+            Ok(results.count())
+        }
+
+        /// Counts reply `i` and shows it to the observer, if there is one.
+        fn report_reply(&self, i: usize, sent: std::io::Result<usize>, responder: &Responder) {
+            let from = self.senders[i]
+                .and_then(to_std)
+                .unwrap_or(SocketAddr::from(([0, 0, 0, 0], 0)));
+            let served = Served {
+                from,
+                request: &self.requests[i][..self.lengths[i]],
+                reply: &self.replies[i],
+                sent: &sent,
+            };
+            report(responder.counters(), responder.observer(), &served);
+        }
+    }
+
+    /// A nix socket address as std's.
+    fn to_std(addr: SockaddrStorage) -> Option<SocketAddr> {
+        if let Some(v4) = addr.as_sockaddr_in() {
+            return Some(SocketAddr::V4(SocketAddrV4::from(*v4)));
+        }
+        addr.as_sockaddr_in6()
+            .map(|v6| SocketAddr::V6(SocketAddrV6::from(*v6)))
+    }
+}
+
+/// `batch` where `recvmmsg` does not exist: the `single` loop.
+#[cfg(not(target_os = "linux"))]
+mod batch {
+    use std::net::UdpSocket;
+    use std::sync::atomic::AtomicBool;
+
+    use crate::server::Responder;
+
+    pub(super) fn serve(sock: &UdpSocket, stop: &AtomicBool, responder: Responder) {
+        super::serve_each(sock, stop, responder);
+    }
+}

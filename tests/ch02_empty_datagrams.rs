@@ -1,0 +1,185 @@
+//! Chapter 02: empty datagrams.
+//!
+//! Claim: a UDP datagram may carry zero bytes of payload, and it is still a
+//! datagram: it is sent as 0 bytes, received as 0 bytes from its sender, takes
+//! one receive of its own, and the echo server answers it with an empty reply.
+//! The article: "客户端允许发空" ("the client is allowed to send empty").
+//!
+//! Contrast: on a TCP stream an empty write sends nothing at all, and a read
+//! of 0 bytes means "the peer closed", not "an empty message".
+//!
+//! Run: `cargo test --test ch02_empty_datagrams`
+
+use std::io::{Read, Write};
+use std::net::Shutdown;
+
+use rstest::rstest;
+use udp_lab::net::{self, Family};
+use udp_lab::recv;
+use udp_lab::server::{self, Reply};
+use udp_lab::tcp;
+
+// ANCHOR: empty_datagram_round_trip
+#[rstest]
+#[case::ipv4(Family::V4)]
+#[case::ipv6(Family::V6)]
+fn empty_datagram_is_delivered_as_zero_bytes_from_its_sender(#[case] family: Family) {
+    if !net::require(family) {
+        return;
+    }
+    let sender = net::bind_loopback(family).expect("bind the sender");
+    let receiver = net::bind_loopback(family).expect("bind the receiver");
+
+    let sent = sender
+        .send_to(b"", receiver.local_addr().expect("receiver address"))
+        .expect("send_to");
+    let got = recv::recv_datagram(&receiver, "the empty datagram")
+        .expect("an empty datagram is delivered");
+
+    assert_eq!(
+        sent, 0,
+        "send_to reports the payload bytes it sent: none, but the call succeeded"
+    );
+    assert_eq!(
+        got.payload.len(),
+        0,
+        "the receive returns 0 bytes: the datagram arrived, with an empty payload"
+    );
+    assert_eq!(
+        got.from,
+        sender.local_addr().expect("sender address"),
+        "an empty datagram still carries its source address in the IP and UDP headers"
+    );
+}
+// ANCHOR_END: empty_datagram_round_trip
+
+// ANCHOR: empty_datagram_takes_one_receive
+#[rstest]
+#[case::ipv4(Family::V4)]
+#[case::ipv6(Family::V6)]
+fn empty_datagram_takes_one_receive_of_its_own(#[case] family: Family) {
+    if !net::require(family) {
+        return;
+    }
+    let sender = net::bind_loopback(family).expect("bind the sender");
+    let receiver = net::bind_loopback(family).expect("bind the receiver");
+    let to = receiver.local_addr().expect("receiver address");
+
+    sender.send_to(b"", to).expect("send the empty datagram");
+    sender.send_to(b"x", to).expect("send \"x\"");
+    let first =
+        recv::recv_datagram(&receiver, "the first datagram (empty)").expect("first receive");
+    let second =
+        recv::recv_datagram(&receiver, "the second datagram (\"x\")").expect("second receive");
+
+    assert_eq!(
+        first.text(),
+        "",
+        "the first receive returns the empty datagram: it is queued like any other, not skipped"
+    );
+    assert_eq!(
+        second.text(),
+        "x",
+        "only the second receive returns \"x\": the empty one used up a receive"
+    );
+}
+// ANCHOR_END: empty_datagram_takes_one_receive
+
+// ANCHOR: echo_server_empty_reply
+#[rstest]
+#[case::ipv4(Family::V4)]
+#[case::ipv6(Family::V6)]
+fn echo_server_answers_an_empty_request_with_an_empty_reply(#[case] family: Family) {
+    if !net::require(family) {
+        return;
+    }
+    let echo = server::spawn(family.any_port(), Reply::Upper).expect("start the echo server");
+    let client = net::bind_loopback(family).expect("bind the client");
+
+    let reply = recv::request(
+        &client,
+        echo.local_addr(),
+        b"",
+        "the reply to an empty request",
+    )
+    .expect("the server answers an empty request: b''.upper() is b'', sent back as a datagram");
+
+    assert_eq!(
+        reply.payload.len(),
+        0,
+        "the reply is empty: data.upper() of nothing is nothing"
+    );
+    assert_eq!(
+        reply.from,
+        echo.local_addr(),
+        "the empty reply comes from the server's address"
+    );
+    assert_eq!(
+        echo.shutdown().empty,
+        1,
+        "the server counted exactly one empty request"
+    );
+}
+// ANCHOR_END: echo_server_empty_reply
+
+// ANCHOR: tcp_empty_write
+#[rstest]
+#[case::ipv4(Family::V4)]
+#[case::ipv6(Family::V6)]
+fn on_tcp_zero_bytes_is_never_a_message_only_the_end_of_the_stream(#[case] family: Family) {
+    if !net::require(family) {
+        return;
+    }
+    let mut pair = tcp::tcp_pair(family, true).expect("a connected TCP pair on loopback");
+    let mut buf = [0u8; 1024];
+
+    assert_eq!(
+        pair.client.write(b"").expect("empty write"),
+        0,
+        "an empty write writes 0 bytes"
+    );
+    pair.client.write_all(b"x").expect("write \"x\"");
+    let first = pair.server.read(&mut buf).expect("first read");
+    pair.client
+        .shutdown(Shutdown::Write)
+        .expect("close the client's sending side (FIN)");
+    let after_close = pair
+        .server
+        .read(&mut buf)
+        .expect("read after the peer closed");
+
+    assert_eq!(
+        &buf[..first],
+        b"x",
+        "the first read returns \"x\" (1 byte), not 0: the empty write left no trace in the \
+         stream, whereas UDP's first receive returned the empty datagram"
+    );
+    assert_eq!(
+        after_close, 0,
+        "a TCP read returns 0 bytes only when the peer has closed: end of stream"
+    );
+}
+// ANCHOR_END: tcp_empty_write
+
+// ANCHOR: exercise_2_1
+/// Hint: one sender, one receiver, both from `net::bind_loopback`. Send `b""`
+/// twice, then receive twice with `recv::recv_datagram`: each receive must
+/// return 0 bytes. Loop over `Family::ALL` and skip a family when
+/// `net::family_available` says no.
+#[test]
+#[ignore = "exercise 2.1: two empty datagrams are two receives"]
+fn two_empty_datagrams_are_two_receives() {
+    todo!("exercise 2.1: two empty datagrams are two receives")
+}
+// ANCHOR_END: exercise_2_1
+
+// ANCHOR: exercise_2_2
+/// Hint: start the server with `Reply::Threaded` and send it `b""` with
+/// `recv::request`. A new server names its first handler thread `Thread-1`,
+/// and the reply is `"<thread name> [<REQUEST UPPER-CASED>]"`.
+#[test]
+#[ignore = "exercise 2.2: an empty datagram through the threaded server gets Thread-1 []"]
+fn empty_datagram_through_the_threaded_server_gets_thread_1_brackets() {
+    todo!("exercise 2.2: an empty datagram through the threaded server gets Thread-1 []")
+}
+// ANCHOR_END: exercise_2_2

@@ -1,0 +1,569 @@
+//! # Chapter 05: one UDP socket serves many clients at once
+//!
+//! The claim: a UDP server needs no `accept` and no socket per client. One
+//! socket receives every client's datagrams, each carrying its source
+//! address, and a reply sent to that address reaches that client alone. The
+//! article's `socketserver.ThreadingUDPServer` only adds a thread per datagram.
+//!
+//! The article's words it checks: "可以实现简单的并发效果" (simple concurrency is
+//! possible), and its part 3: 50 client threads ("开启50个客户端线程去连接服务端,
+//! 模拟并发") each talking to the server 10 times, against a `ThreadingUDPServer`
+//! whose handler gets `(data, sock)` and replies `"<thread name> [<DATA
+//! UPPER-CASED>]"` to `client_address`. The interop tests run the article's
+//! own `threading_clients.py` and `threading_server.py` against ours.
+//!
+//! Run: `cargo test --test ch05_concurrency`
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::io;
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::path::Path;
+use std::sync::{Arc, Barrier};
+use std::thread;
+
+use rstest::rstest;
+use udp_lab::net::{self, Family};
+use udp_lab::recv::{self, Datagram};
+use udp_lab::server::{self, Reply};
+
+/// The article's load: 50 client threads ...
+const CLIENTS: usize = 50;
+/// ... each doing 10 request/reply rounds: 500 requests in all.
+const ROUNDS: usize = 10;
+
+// ANCHOR: run_clients
+/// One round of one client: what it sent and what came back.
+struct Exchange {
+    request: String,
+    reply: Datagram,
+}
+
+/// Everything one client saw, kept for the assertions.
+struct ClientLog {
+    name: String,
+    socket: UdpSocket,
+    exchanges: Vec<Exchange>,
+}
+
+/// Runs `clients` client threads against `server`, all released at once by a
+/// barrier. Each has its own socket (port 0) and does `rounds` lock-step
+/// rounds: send `"<name> [n]"`, wait for the reply, only then send the next.
+/// So at most one reply per client is ever queued and no buffer overflows.
+#[track_caller]
+fn run_clients(
+    server: SocketAddr,
+    family: Family,
+    clients: usize,
+    rounds: usize,
+) -> Vec<ClientLog> {
+    let start = Arc::new(Barrier::new(clients));
+    let threads: Vec<_> = (0..clients)
+        .map(|i| {
+            let start = Arc::clone(&start);
+            thread::spawn(move || run_client(client_name(i), server, family, rounds, &start))
+        })
+        .collect();
+    let mut logs = Vec::with_capacity(clients);
+    let mut failures = Vec::new();
+    for (i, thread) in threads.into_iter().enumerate() {
+        match thread.join() {
+            Ok(Ok(log)) => logs.push(log),
+            Ok(Err(e)) => failures.push(format!("{}: {e}", client_name(i))),
+            Err(_) => failures.push(format!("{}: its thread panicked", client_name(i))),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {clients} clients did not get all {rounds} replies from {server}; \
+         on loopback a reply takes microseconds, so a timeout means it was never sent \
+         or was dropped:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    logs
+}
+
+/// One client: bind, wait at the barrier, then the lock-step rounds. An
+/// error (a bind failure, a 5 s receive timeout) ends this client only.
+fn run_client(
+    name: String,
+    server: SocketAddr,
+    family: Family,
+    rounds: usize,
+    start: &Barrier,
+) -> io::Result<ClientLog> {
+    let socket = net::bind_loopback(family);
+    start.wait(); // wait even if binding failed, or the others would wait forever
+    let socket = socket?;
+    let mut exchanges = Vec::with_capacity(rounds);
+    for n in 0..rounds {
+        let request = format!("{name} [{n}]");
+        let what = format!("the reply to {request:?}");
+        let reply = recv::request(&socket, server, request.as_bytes(), &what)?;
+        exchanges.push(Exchange { request, reply });
+    }
+    Ok(ClientLog {
+        name,
+        socket,
+        exchanges,
+    })
+}
+// ANCHOR_END: run_clients
+
+/// `client-007`: zero-padded, so no name is a prefix of another.
+fn client_name(index: usize) -> String {
+    format!("client-{index:03}")
+}
+
+/// Checks `rule` on every exchange of every client; fails with every broken
+/// one listed (the first 10) and the `why` that the rule teaches.
+#[track_caller]
+fn assert_every_reply(
+    logs: &[ClientLog],
+    why: &str,
+    rule: impl Fn(&ClientLog, &Exchange) -> Option<String>,
+) {
+    let broken: Vec<String> = logs
+        .iter()
+        .flat_map(|log| {
+            log.exchanges
+                .iter()
+                .filter_map(|ex| rule(log, ex))
+                .map(|e| format!("{}: {e}", log.name))
+        })
+        .collect();
+    let total: usize = logs.iter().map(|log| log.exchanges.len()).sum();
+    let first: Vec<&str> = broken.iter().take(10).map(String::as_str).collect();
+    assert!(
+        broken.is_empty(),
+        "{} of {total} replies broke the rule. {why}\nfirst ones:\n{}",
+        broken.len(),
+        first.join("\n")
+    );
+}
+
+/// Why `reply` is not the threaded server's answer to `request`:
+/// `"<thread name> [<REQUEST UPPER-CASED>]"`, the thread name `Thread-...`.
+fn threaded_mismatch(request: &str, reply: &Datagram) -> Option<String> {
+    let thread = Some(thread_name(reply)).filter(|name| name.starts_with("Thread-"));
+    let expected =
+        server::threaded_reply(thread.as_deref().unwrap_or("Thread-N"), request.as_bytes());
+    let ok = thread.is_some() && reply.payload == expected;
+    let (got, expected) = (reply.text(), String::from_utf8_lossy(&expected));
+    (!ok).then(|| format!("sent {request:?}, got {got:?}, expected {expected:?}"))
+}
+
+/// The thread name a threaded reply starts with (the text before " [").
+fn thread_name(reply: &Datagram) -> String {
+    let text = reply.text();
+    text.split_once(" [")
+        .map_or(text.clone(), |(thread, _)| thread.to_string())
+}
+
+/// The client whose request a reply carries (`CLIENT-007` in
+/// `"Thread-9 [CLIENT-007 [3]]"`), upper-cased as the server sent it.
+fn client_named_in(reply: &Datagram) -> Option<String> {
+    let text = reply.text();
+    let at = text.find("CLIENT-")?;
+    let digits = text[at + "CLIENT-".len()..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .count();
+    Some(text[at..at + "CLIENT-".len() + digits].to_string())
+}
+
+#[track_caller]
+fn start(reply: Reply, family: Family) -> server::ServerHandle {
+    server::spawn(family.any_port(), reply)
+        .unwrap_or_else(|e| panic!("starting the {reply:?} server on {family}: {e}"))
+}
+
+// ANCHOR: threaded_server_serves_fifty_clients
+#[rstest]
+#[case::ipv4(Family::V4)]
+#[case::ipv6(Family::V6)]
+fn fifty_clients_each_get_the_threaded_answer_to_their_own_requests(#[case] family: Family) {
+    if !net::require(family) {
+        return;
+    }
+    let server = start(Reply::Threaded, family);
+    let logs = run_clients(server.local_addr(), family, CLIENTS, ROUNDS);
+    assert_every_reply(
+        &logs,
+        "The threaded server answers each datagram with \
+         \"<thread name> [<REQUEST UPPER-CASED>]\", sent to the datagram's source address, \
+         so a client receives the answer to its own request.",
+        |_, ex| threaded_mismatch(&ex.request, &ex.reply),
+    );
+}
+// ANCHOR_END: threaded_server_serves_fifty_clients
+
+// ANCHOR: thread_per_datagram
+#[rstest]
+#[case::ipv4(Family::V4)]
+#[case::ipv6(Family::V6)]
+fn threaded_server_answers_every_datagram_on_a_new_thread(#[case] family: Family) {
+    if !net::require(family) {
+        return;
+    }
+    let server = start(Reply::Threaded, family);
+    let logs = run_clients(server.local_addr(), family, CLIENTS, ROUNDS);
+    let stats = server.shutdown(); // joins every handler: the counts are final
+    let total = CLIENTS * ROUNDS;
+    let names: BTreeSet<String> = logs
+        .iter()
+        .flat_map(|l| &l.exchanges)
+        .map(|ex| thread_name(&ex.reply))
+        .collect();
+    assert_eq!(
+        stats.threads_spawned, total as u64,
+        "ThreadingUDPServer starts one handler thread per datagram: \
+         {total} requests, {total} threads"
+    );
+    assert_eq!(
+        names.len(),
+        total,
+        "the {total} replies should name {total} different threads (a new one per datagram), \
+         so more than one thread served the clients; they named {} distinct threads",
+        names.len()
+    );
+}
+// ANCHOR_END: thread_per_datagram
+
+// ANCHOR: single_threaded_echo
+#[rstest]
+#[case::ipv4(Family::V4)]
+#[case::ipv6(Family::V6)]
+fn single_threaded_echo_serves_fifty_clients_from_one_socket(#[case] family: Family) {
+    if !net::require(family) {
+        return;
+    }
+    let server = start(Reply::Upper, family);
+    let logs = run_clients(server.local_addr(), family, CLIENTS, ROUNDS);
+    assert_every_reply(
+        &logs,
+        "One thread looping on recv_from/send_to on one socket answers every client: \
+         UDP has no accept, each datagram names its sender.",
+        |_, ex| {
+            let expected = server::upper_reply(ex.request.as_bytes());
+            (ex.reply.payload != expected)
+                .then(|| format!("sent {:?}, got {:?}", ex.request, ex.reply.text()))
+        },
+    );
+    let stats = server.shutdown();
+    assert_eq!(
+        stats.threads_spawned, 0,
+        "the plain echo server needs no thread per client or per datagram"
+    );
+}
+// ANCHOR_END: single_threaded_echo
+
+// ANCHOR: reply_source
+#[rstest]
+#[case::ipv4(Family::V4)]
+#[case::ipv6(Family::V6)]
+fn every_reply_comes_from_the_server_address(
+    #[case] family: Family,
+    #[values(Reply::Upper, Reply::Threaded)] reply: Reply,
+) {
+    if !net::require(family) {
+        return;
+    }
+    let server = start(reply, family);
+    let addr = server.local_addr();
+    let logs = run_clients(addr, family, CLIENTS, ROUNDS);
+    assert_every_reply(
+        &logs,
+        &format!(
+            "Every reply must come from the server's address {addr}: all {reply:?} handlers send \
+             through the one server socket, so a client can check who answered."
+        ),
+        |_, ex| {
+            (ex.reply.from != addr)
+                .then(|| format!("the reply to {:?} came from {}", ex.request, ex.reply.from))
+        },
+    );
+}
+// ANCHOR_END: reply_source
+
+// ANCHOR: replies_never_cross
+#[rstest]
+#[case::ipv4(Family::V4)]
+#[case::ipv6(Family::V6)]
+fn no_client_ever_receives_another_clients_reply(#[case] family: Family) {
+    if !net::require(family) {
+        return;
+    }
+    let server = start(Reply::Threaded, family);
+    let logs = run_clients(server.local_addr(), family, CLIENTS, ROUNDS);
+    assert_every_reply(
+        &logs,
+        "A reply goes to the address its request came from, and each client has its own socket \
+         (its own port): no client receives another client's request text.",
+        |log, ex| {
+            let own = log.name.to_uppercase();
+            let named = client_named_in(&ex.reply).unwrap_or_else(|| "no client".to_string());
+            (named != own)
+                .then(|| format!("got {:?}: {named}'s request, not {own}'s", ex.reply.text()))
+        },
+    );
+    let strays = strays_after_the_run(&logs, server.local_addr());
+    assert!(
+        strays.is_empty(),
+        "after the run no client socket may hold one more datagram from the server: each of \
+         the {} requests got its one reply, and a reply goes only to its requester; found:\n{}",
+        CLIENTS * ROUNDS,
+        strays.join("\n")
+    );
+}
+// ANCHOR_END: replies_never_cross
+
+/// Waits [`net::SILENCE`] on every client socket at once for one more
+/// datagram from `server`, which should not exist, and lists those that came.
+fn strays_after_the_run(logs: &[ClientLog], server: SocketAddr) -> Vec<String> {
+    thread::scope(|scope| {
+        let waits: Vec<_> = logs
+            .iter()
+            .map(|log| {
+                scope.spawn(move || {
+                    stray_from(&log.socket, server).map(|s| format!("{}: {s}", log.name))
+                })
+            })
+            .collect();
+        waits
+            .into_iter()
+            .filter_map(|wait| wait.join().expect("a silence check panicked"))
+            .collect()
+    })
+}
+
+/// The first datagram from `server` to reach `socket` within [`net::SILENCE`].
+/// Datagrams from elsewhere are skipped: another test's late datagram may
+/// reach a port this client reuses, and it is no reply from `server`.
+fn stray_from(socket: &UdpSocket, server: SocketAddr) -> Option<String> {
+    for _ in 0..8 {
+        match recv::recv_within(socket, net::SILENCE) {
+            Ok(None) => return None,
+            Ok(Some(d)) if d.from == server => {
+                return Some(format!("one more datagram {:?}", d.text()))
+            }
+            Ok(Some(_)) => continue,
+            Err(e) => return Some(format!("checking for one more datagram failed: {e}")),
+        }
+    }
+    Some("8 datagrams from other sources, none expected".to_string())
+}
+
+// ANCHOR: no_accept
+#[rstest]
+#[case::ipv4(Family::V4)]
+#[case::ipv6(Family::V6)]
+fn one_udp_socket_receives_from_every_client_without_accept(#[case] family: Family) {
+    if !net::require(family) {
+        return;
+    }
+    let server = net::bind_loopback(family).expect("binding the one server socket");
+    let addr = server.local_addr().expect("the server socket's address");
+    // All alive at once: a closed client's port could be handed to the next one.
+    let clients: Vec<UdpSocket> = (0..CLIENTS)
+        .map(|_| net::bind_loopback(family).expect("binding a client socket"))
+        .collect();
+    let mut sources = BTreeSet::new();
+    for (i, client) in clients.iter().enumerate() {
+        let name = client_name(i);
+        client
+            .send_to(name.as_bytes(), addr)
+            .expect("sending a request");
+        let got = recv::recv_datagram(&server, &format!("{name}'s request"))
+            .expect("the one server socket receives every client's datagram");
+        let from = client.local_addr().expect("the client's address");
+        assert_eq!(
+            (got.text(), got.from),
+            (name, from),
+            "the one server socket receives each datagram with its sender's address: \
+             that is all UDP needs to answer it"
+        );
+        sources.insert(got.from);
+    }
+    assert_eq!(
+        sources.len(),
+        CLIENTS,
+        "one socket, no accept, {CLIENTS} live clients told apart by their source addresses"
+    );
+}
+// ANCHOR_END: no_accept
+
+// ANCHOR: tcp_accepts_per_client
+#[rstest]
+#[case::ipv4(Family::V4)]
+#[case::ipv6(Family::V6)]
+fn tcp_server_gets_a_new_socket_per_client_from_accept(#[case] family: Family) {
+    if !net::require(family) {
+        return;
+    }
+    let listener = TcpListener::bind(family.any_port()).expect("binding a TCP listener");
+    let addr = listener.local_addr().expect("the listener's address");
+    let clients: Vec<TcpStream> = (0..3)
+        .map(|_| TcpStream::connect(addr).expect("connecting"))
+        .collect();
+    let client_addrs: BTreeSet<SocketAddr> = clients
+        .iter()
+        .map(|c| c.local_addr().expect("client address"))
+        .collect();
+    let mut peers = BTreeSet::new();
+    for _ in &clients {
+        // The connections are already queued: accept returns at once.
+        let (stream, peer) = listener.accept().expect("accepting a queued connection");
+        assert_eq!(
+            stream.local_addr().expect("accepted address"),
+            addr,
+            "an accepted TCP socket shares the listener's port"
+        );
+        peers.insert(peer);
+    }
+    assert_eq!(
+        peers, client_addrs,
+        "TCP: each client has its own accepted socket on the server (3 clients, 3 accepts); \
+         UDP needs none"
+    );
+}
+// ANCHOR_END: tcp_accepts_per_client
+
+/// Runs a `threading_clients.py` (50 x 10) against `server` and asserts it
+/// exits 0 after printing "0 failures".
+#[track_caller]
+fn assert_python_clients_all_answered(python: &str, script: &Path, server: SocketAddr) {
+    let [host, port] = support::host_port(server);
+    let args = [host, port, CLIENTS.to_string(), ROUNDS.to_string()];
+    let out = support::run_client(python, script, &args);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    let tail = &lines[lines.len().saturating_sub(12)..]; // the count and the first failures
+    assert!(
+        out.status.success() && stdout.lines().any(|l| l == "0 failures"),
+        "{} ({CLIENTS} threads x {ROUNDS} rounds) against {server} should exit 0 with \
+         \"0 failures\" (every reply contains its request upper-cased); it exited {}.\n\
+         last lines:\n{}\nstderr:\n{}",
+        script.display(),
+        out.status,
+        tail.join("\n"),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+// ANCHOR: python_clients_against_ours
+#[rstest]
+#[case::ipv4(Family::V4)]
+#[case::ipv6(Family::V6)]
+fn python_threading_clients_are_all_answered_by_our_threaded_server(#[case] family: Family) {
+    if !net::require(family) {
+        return;
+    }
+    let Some(python) = support::python3() else {
+        return;
+    };
+    let server = start(Reply::Threaded, family);
+    assert_python_clients_all_answered(
+        python,
+        &support::peer("threading_clients.py"),
+        server.local_addr(),
+    );
+}
+// ANCHOR_END: python_clients_against_ours
+
+/// The article's client is IPv4-only (it hard-codes `AF_INET`).
+#[test]
+fn article_threading_clients_are_all_answered_by_our_threaded_server() {
+    let Some(python) = support::python3() else {
+        return;
+    };
+    let Some(script) = support::seed("threading_clients.py") else {
+        return;
+    };
+    let server = start(Reply::Threaded, Family::V4);
+    assert_python_clients_all_answered(python, &script, server.local_addr());
+}
+
+/// Checks that every reply from a Python `ThreadingUDPServer` at `addr` is
+/// `"<thread name> [<REQUEST UPPER-CASED>]"` and comes from `addr`.
+#[track_caller]
+fn assert_python_server_answers_our_clients(addr: SocketAddr) {
+    let logs = run_clients(addr, Family::of(&addr), CLIENTS, ROUNDS);
+    assert_every_reply(
+        &logs,
+        &format!(
+            "Python's ThreadingUDPServer at {addr} replies \
+             \"<thread name> [<REQUEST UPPER-CASED>]\" from its one socket (Python 3.10+ \
+             names a handler thread \"Thread-N (process_request_thread)\")."
+        ),
+        |_, ex| {
+            let from = ex.reply.from;
+            let wrong_source =
+                (from != addr).then(|| format!("the reply to {:?} came from {from}", ex.request));
+            threaded_mismatch(&ex.request, &ex.reply).or(wrong_source)
+        },
+    );
+}
+
+// ANCHOR: our_clients_against_python
+#[rstest]
+#[case::ipv4(Family::V4)]
+#[case::ipv6(Family::V6)]
+fn our_clients_are_all_answered_by_python_threading_server(#[case] family: Family) {
+    if !net::require(family) {
+        return;
+    }
+    let Some(python) = support::python3() else {
+        return;
+    };
+    let server = support::start_peer_server(python, "threading_server.py", family);
+    assert_python_server_answers_our_clients(server.addr);
+}
+// ANCHOR_END: our_clients_against_python
+
+/// The article's server is IPv4-only (`ThreadingUDPServer` defaults to `AF_INET`).
+#[test]
+fn our_clients_are_all_answered_by_the_articles_threading_server() {
+    let Some(python) = support::python3() else {
+        return;
+    };
+    let Some(script) = support::seed("threading_server.py") else {
+        return;
+    };
+    let server = support::start_seed_server(python, &script);
+    assert_python_server_answers_our_clients(server.addr);
+}
+
+// ANCHOR: exercise_5_1
+/// Hint: bind one socket and `try_clone()` it: two handles, one socket (one
+/// port). Send "alice" to an upper-casing server through the first handle,
+/// then receive on the second. Whose reply is it? Do it for both families.
+#[test]
+#[ignore = "exercise 5.1: two clients sharing one socket can receive each other's replies"]
+fn two_clients_sharing_one_socket_can_receive_each_others_replies() {
+    todo!("exercise 5.1: two clients sharing one socket can receive each other's replies")
+}
+// ANCHOR_END: exercise_5_1
+
+// ANCHOR: exercise_5_2
+/// Hint: `run_clients` takes the number of clients and of rounds; check every
+/// reply with `threaded_mismatch`, then count the server's threads after `shutdown()`.
+#[test]
+#[ignore = "exercise 5.2: the threaded server answers 200 clients x 2 messages"]
+fn threaded_server_answers_two_hundred_clients_of_two_messages() {
+    todo!("exercise 5.2: the threaded server answers 200 clients x 2 messages")
+}
+// ANCHOR_END: exercise_5_2
+
+// ANCHOR: exercise_5_3
+/// Hint: send five requests "id=N hello" without waiting, then receive five
+/// replies. The threaded server may answer them in any order: read the id
+/// back from each reply and check that every id came back exactly once.
+#[test]
+#[ignore = "exercise 5.3: a client can tell its reply from another's by a request id"]
+fn a_client_tells_its_replies_apart_by_request_id() {
+    todo!("exercise 5.3: a client can tell its reply from another's by a request id")
+}
+// ANCHOR_END: exercise_5_3

@@ -1,0 +1,181 @@
+//! Chapter 07: datagram size.
+//!
+//! Claim: one UDP datagram carries at most 65507 bytes over IPv4 and 65527
+//! over IPv6; up to that size it arrives whole (on loopback), one byte more
+//! and `send_to` fails with `EMSGSIZE` before anything is sent. The article
+//! never says how big a message may be; its `recvfrom(1024)` assumes small.
+//!
+//! Also proved here, as a proptest law: every size from 0 to 65507 bytes
+//! makes the round trip through the echo server intact.
+//!
+//! Run: `cargo test --test ch07_datagram_size`
+
+use std::net::{SocketAddr, UdpSocket};
+
+use proptest::prelude::*;
+use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestRunner};
+use rstest::rstest;
+use udp_lab::limits;
+use udp_lab::net::{self, Family};
+use udp_lab::recv;
+use udp_lab::server::{self, Reply};
+use udp_lab::tune;
+
+/// Socket buffers big enough for the largest datagram on every OS: macOS
+/// refuses to send a datagram larger than the send buffer (9216 bytes by default).
+const ROOMY: usize = 256 * 1024;
+
+/// A socket on the loopback of `family` whose buffers hold the largest datagram.
+fn roomy_socket(family: Family) -> UdpSocket {
+    let sock = net::bind_loopback(family).expect("bind a socket");
+    tune::set_send_buffer_size(&sock, ROOMY).expect("raise SO_SNDBUF");
+    tune::set_recv_buffer_size(&sock, ROOMY).expect("raise SO_RCVBUF");
+    sock
+}
+
+/// A receiver and a sender that both fit the largest datagram, and where to send.
+fn pair(family: Family) -> (UdpSocket, UdpSocket, SocketAddr) {
+    let receiver = roomy_socket(family);
+    let to = receiver.local_addr().expect("the receiver's address");
+    (receiver, roomy_socket(family), to)
+}
+
+/// `len` bytes in a pattern that starts at `seed`, so a shifted or
+/// repeated piece would not compare equal.
+fn patterned(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| seed.wrapping_add((i % 251) as u8))
+        .collect()
+}
+
+// ANCHOR: largest_payload
+#[rstest]
+#[case::ipv4(Family::V4)]
+#[case::ipv6(Family::V6)]
+fn largest_payload_arrives_intact(#[case] family: Family) {
+    if !net::require(family) {
+        return;
+    }
+    let (receiver, sender, to) = pair(family);
+    let largest = patterned(family.max_payload(), 7);
+
+    sender
+        .send_to(&largest, to)
+        .expect("the largest payload is accepted");
+    let got =
+        recv::recv_datagram(&receiver, "the largest datagram").expect("it arrives on loopback");
+
+    assert_eq!(
+        got.payload.len(),
+        family.max_payload(),
+        "{family}: all the bytes, in one datagram"
+    );
+    assert!(
+        got.payload == largest,
+        "{family}: every byte is the byte that was sent"
+    );
+}
+// ANCHOR_END: largest_payload
+
+// ANCHOR: one_byte_too_many
+#[rstest]
+#[case::ipv4(Family::V4)]
+#[case::ipv6(Family::V6)]
+fn one_byte_over_the_largest_payload_fails_with_emsgsize(#[case] family: Family) {
+    if !net::require(family) {
+        return;
+    }
+    let (_receiver, sender, to) = pair(family);
+    let too_big = vec![b'x'; family.max_payload() + 1];
+
+    let err = sender
+        .send_to(&too_big, to)
+        .expect_err("no datagram can carry this many bytes");
+
+    assert_eq!(
+        err.raw_os_error(),
+        Some(limits::EMSGSIZE),
+        "{family}: {} bytes do not fit the 16-bit length field, so send_to fails with EMSGSIZE; got {err}",
+        too_big.len()
+    );
+}
+// ANCHOR_END: one_byte_too_many
+
+// ANCHOR: round_trip_law
+/// Sizes to try: the edges (empty, one, the Ethernet limit and one past it,
+/// the largest) often, any size in between otherwise.
+fn payload_sizes() -> impl Strategy<Value = usize> {
+    // macOS's echo server cannot reply above its 9216-byte default send buffer.
+    let largest = if cfg!(target_os = "macos") {
+        9216
+    } else {
+        Family::V4.max_payload()
+    };
+    let edges = [
+        0,
+        1,
+        limits::ETHERNET_IPV4_PAYLOAD,
+        limits::ETHERNET_IPV4_PAYLOAD + 1,
+        largest,
+    ];
+    prop_oneof![1 => proptest::sample::select(edges.to_vec()), 2 => 0..=largest]
+}
+
+/// A proptest runner for `cases` cases that saves each failure (shrunk) in
+/// `tests/ch07_datagram_size.proptest-regressions` and replays it first.
+fn runner(cases: u32) -> TestRunner {
+    TestRunner::new(Config {
+        cases,
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource(
+            "proptest-regressions",
+        ))),
+        source_file: Some(file!()),
+        ..Config::default()
+    })
+}
+
+#[rstest]
+#[case::ipv4(Family::V4)]
+#[case::ipv6(Family::V6)]
+fn law_every_payload_size_round_trips_intact_through_the_echo_server(#[case] family: Family) {
+    if !net::require(family) {
+        return;
+    }
+    let echo = server::spawn(family.any_port(), Reply::Upper).expect("start the echo server");
+    let client = roomy_socket(family);
+    let outcome = runner(48).run(&(payload_sizes(), any::<u8>()), |(size, seed)| {
+        let payload = patterned(size, seed);
+        let reply = recv::request(&client, echo.local_addr(), &payload, "the echo reply")
+            .map_err(|e| TestCaseError::fail(format!("{size} bytes: {e}")))?;
+        prop_assert!(
+            reply.payload == server::upper_reply(&payload),
+            "{} bytes in, {} bytes back: the reply must be the whole request upper-cased",
+            size,
+            reply.payload.len()
+        );
+        Ok(())
+    });
+
+    outcome.expect("every size from 0 to 65507 makes the round trip intact");
+}
+// ANCHOR_END: round_trip_law
+
+// ANCHOR: exercise_7_1
+/// Hint: `connect` the sender to the receiver, then `send` (not `send_to`)
+/// `family.max_payload() + 1` bytes; compare `raw_os_error()` with `limits::EMSGSIZE`.
+#[test]
+#[ignore = "exercise 7.1: a connected socket's oversized send fails with EMSGSIZE too"]
+fn connected_oversized_send_fails_with_emsgsize_too() {
+    todo!("exercise 7.1: a connected socket's oversized send fails with EMSGSIZE too")
+}
+// ANCHOR_END: exercise_7_1
+
+// ANCHOR: exercise_7_2
+/// Hint: after the failed send of 65508 bytes, `recv::recv_within(&receiver, net::SILENCE)`
+/// must return `Ok(None)`: not even a cut-down datagram left the sender.
+#[test]
+#[ignore = "exercise 7.2: an oversized send sends nothing at all"]
+fn oversized_send_sends_nothing_at_all() {
+    todo!("exercise 7.2: an oversized send sends nothing at all")
+}
+// ANCHOR_END: exercise_7_2

@@ -1,0 +1,274 @@
+//! Chapter 10: connected UDP sockets, and the ICMP errors only they hear.
+//!
+//! Claim: the article says that sending to a server that does not exist
+//! raises no error. That is true of the article's *unconnected* socket
+//! (chapter 04). A UDP socket that called `connect` is told: the ICMP "port
+//! unreachable" that comes back turns into `ECONNREFUSED` on its next
+//! receive or send. `connect` also makes the kernel filter what the socket
+//! receives (its peer only), and changes what `send` and `send_to` accept.
+//!
+//! Run: `cargo test --test ch10_connected_sockets`
+
+use std::io::ErrorKind;
+use std::net::UdpSocket;
+
+use rstest::rstest;
+use udp_lab::net::{self, Family, SILENCE};
+use udp_lab::recv;
+
+fn bound(family: Family) -> UdpSocket {
+    net::bind_loopback(family).expect("bind a loopback socket")
+}
+
+/// A port where nothing receives: held by a socket connected to itself
+/// (see chapter 04), so no other test can take it meanwhile.
+fn closed_port(family: Family) -> net::ClosedPort {
+    net::closed_port(family).expect("hold a closed port")
+}
+
+/// The ICMP error as the OS names it on a connected socket.
+fn refused_kind() -> ErrorKind {
+    if cfg!(windows) {
+        ErrorKind::ConnectionReset // WSAECONNRESET
+    } else {
+        ErrorKind::ConnectionRefused // ECONNREFUSED
+    }
+}
+
+// ANCHOR: connected_refused
+#[rstest]
+#[case::ipv4(Family::V4)]
+#[case::ipv6(Family::V6)]
+fn connected_socket_hears_that_nothing_listens_as_connection_refused(#[case] family: Family) {
+    if !net::require(family) {
+        return;
+    }
+    let (client, nobody) = (bound(family), closed_port(family));
+    client
+        .connect(nobody.addr())
+        .expect("connect only records the peer: no packet is sent");
+
+    let sent = client.send(b"anyone?");
+    let heard = client.recv(&mut [0u8; 64]);
+
+    assert!(
+        matches!(sent, Ok(7)),
+        "the send itself succeeds, as on any UDP socket: {sent:?}"
+    );
+    let err = heard.expect_err("the recv must not return data: nobody is there to send any");
+    assert_eq!(
+        err.kind(),
+        refused_kind(),
+        "the kernel answered the datagram with ICMP port unreachable; a connected socket knows its peer, \
+         so the kernel matches the ICMP to it and the next call reports it: {err}"
+    );
+}
+// ANCHOR_END: connected_refused
+
+// ANCHOR: unconnected_silent
+#[rstest]
+#[case::ipv4(Family::V4)]
+#[case::ipv6(Family::V6)]
+fn unconnected_socket_is_not_told_that_nothing_listens(#[case] family: Family) {
+    if !net::require(family) {
+        return;
+    }
+    let (client, nobody) = (bound(family), closed_port(family));
+
+    let sent = client.send_to(b"anyone?", nobody.addr());
+    let heard = recv::recv_within(&client, SILENCE);
+
+    assert!(matches!(sent, Ok(7)), "send_to succeeds: {sent:?}");
+    if cfg!(windows) {
+        let err = heard.expect_err("Windows reports the ICMP error even to an unconnected socket");
+        assert_eq!(
+            err.kind(),
+            ErrorKind::ConnectionReset,
+            "WSAECONNRESET on recvfrom: {err}"
+        );
+    } else {
+        let heard = heard
+            .expect("no error on Unix: the ICMP message reached the host, not the application");
+        assert!(
+            heard.is_none(),
+            "nothing arrives within {SILENCE:?}: {heard:?}"
+        );
+        assert!(
+            client.take_error().expect("SO_ERROR").is_none(),
+            "and no error is pending (SO_ERROR)"
+        );
+    }
+}
+// ANCHOR_END: unconnected_silent
+
+// ANCHOR: peer_filter
+#[rstest]
+#[case::ipv4(Family::V4)]
+#[case::ipv6(Family::V6)]
+fn connected_socket_receives_only_from_its_peer(#[case] family: Family) {
+    if !net::require(family) {
+        return;
+    }
+    let (client, peer, stranger) = (bound(family), bound(family), bound(family));
+    let client_addr = client.local_addr().expect("client address");
+    client
+        .connect(peer.local_addr().expect("peer address"))
+        .expect("connect to the peer");
+
+    stranger
+        .send_to(b"from a stranger", client_addr)
+        .expect("the stranger's send_to succeeds");
+    peer.send_to(b"from the peer", client_addr)
+        .expect("the peer's send_to succeeds");
+    let first = recv::recv_datagram(&client, "the peer's datagram").expect("the peer is heard");
+    let then = recv::recv_within(&client, SILENCE).expect("no error");
+
+    assert_eq!(
+        first.text(),
+        "from the peer",
+        "the stranger's datagram came first but was never queued"
+    );
+    assert_eq!(
+        then, None,
+        "nothing else comes: the kernel dropped the stranger's datagram on arrival"
+    );
+}
+// ANCHOR_END: peer_filter
+
+// ANCHOR: queued_before_connect
+#[rstest]
+#[case::ipv4(Family::V4)]
+#[case::ipv6(Family::V6)]
+fn datagrams_queued_before_connect_stay_queued(#[case] family: Family) {
+    if !net::require(family) {
+        return;
+    }
+    let (client, peer, stranger) = (bound(family), bound(family), bound(family));
+    let client_addr = client.local_addr().expect("client address");
+    stranger
+        .send_to(b"early", client_addr)
+        .expect("the stranger sends before connect");
+    client
+        .peek_from(&mut [0u8; 16])
+        .expect("peek: the early datagram is in the queue");
+
+    client
+        .connect(peer.local_addr().expect("peer address"))
+        .expect("connect to the peer");
+    peer.send_to(b"from the peer", client_addr)
+        .expect("the peer sends after connect");
+    let first = recv::recv_datagram(&client, "the first datagram after connect")
+        .expect("something is queued");
+
+    if cfg!(target_os = "linux") {
+        assert_eq!(
+            (first.text().as_str(), first.from),
+            ("early", stranger.local_addr().expect("stranger address")),
+            "Linux filters datagrams as they arrive; connect does not purge the queue, so a datagram from \
+             a stranger that was already queued is still received after connect"
+        );
+    } else {
+        println!(
+            "{}: first datagram after connect was {:?} (asserted on Linux only)",
+            std::env::consts::OS,
+            first
+        );
+    }
+}
+// ANCHOR_END: queued_before_connect
+
+// ANCHOR: send_needs_destination
+#[test]
+fn send_without_a_destination_fails_on_an_unconnected_socket() {
+    let client = bound(Family::V4);
+
+    let err = client
+        .send(b"to whom?")
+        .expect_err("an unconnected socket has no destination for send");
+
+    if cfg!(windows) {
+        assert_eq!(
+            err.kind(),
+            ErrorKind::NotConnected,
+            "Windows: WSAENOTCONN: {err}"
+        );
+    } else {
+        assert_eq!(
+            err.raw_os_error(),
+            Some(libc::EDESTADDRREQ),
+            "Unix: EDESTADDRREQ, \"destination address required\": send() names no address and none was \
+             connected: {err}"
+        );
+    }
+}
+// ANCHOR_END: send_needs_destination
+
+// ANCHOR: send_to_when_connected
+#[test]
+fn send_to_another_address_on_a_connected_socket_depends_on_the_os() {
+    let (client, peer, other) = (bound(Family::V4), bound(Family::V4), bound(Family::V4));
+    client
+        .connect(peer.local_addr().expect("peer address"))
+        .expect("connect to the peer");
+
+    let sent = client.send_to(b"elsewhere", other.local_addr().expect("other address"));
+
+    if cfg!(any(
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd"
+    )) {
+        let err = sent.expect_err("BSD kernels refuse a destination on a connected UDP socket");
+        assert_eq!(err.raw_os_error(), Some(libc::EISCONN), "EISCONN: {err}");
+    } else {
+        assert!(
+            matches!(sent, Ok(9)),
+            "Linux and Windows send it, overriding the peer once: {sent:?}"
+        );
+        let got =
+            recv::recv_datagram(&other, "the datagram sent past the peer").expect("it arrives");
+        assert_eq!(
+            got.text(),
+            "elsewhere",
+            "it went to the address given, not to the connected peer"
+        );
+    }
+}
+// ANCHOR_END: send_to_when_connected
+
+// ---------------------------------------------------------------------------
+// Exercises
+
+// ANCHOR: exercise_10_1
+/// Hint: keep `closed_port(Family::V4)` in a variable, connect to its
+/// `addr()`, `send` once, `recv` to collect the refusal; then a second
+/// `send` returns `Ok`: the error was reported once and cleared (a new ICMP
+/// will come back for the new datagram).
+#[test]
+#[ignore = "exercise 10.1: the refusal is reported once, then the socket sends again"]
+fn refusal_is_reported_once_then_the_socket_sends_again() {
+    todo!("exercise 10.1: the refusal is reported once, then the socket sends again")
+}
+// ANCHOR_END: exercise_10_1
+
+// ANCHOR: exercise_10_2
+/// Hint: connect the client to `first`, then call `connect` again with
+/// `second`; a datagram from `first` is now filtered out and one from
+/// `second` is received. A UDP "connection" is only a filter and a default
+/// destination: it can be changed at any time.
+#[test]
+#[ignore = "exercise 10.2: connecting again switches which peer is heard"]
+fn connecting_again_switches_which_peer_is_heard() {
+    todo!("exercise 10.2: connecting again switches which peer is heard")
+}
+// ANCHOR_END: exercise_10_2
+
+// ANCHOR: exercise_10_3
+/// Hint: `peer_addr()` on a fresh socket fails with `ErrorKind::NotConnected`;
+/// after `connect(addr)` it returns `addr`.
+#[test]
+#[ignore = "exercise 10.3: peer_addr names the peer only after connect"]
+fn peer_addr_names_the_peer_only_after_connect() {
+    todo!("exercise 10.3: peer_addr names the peer only after connect")
+}
+// ANCHOR_END: exercise_10_3

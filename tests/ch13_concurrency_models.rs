@@ -1,0 +1,482 @@
+//! # Chapter 13: concurrency models for a UDP server
+//!
+//! The claim: how a UDP server hands datagrams to threads is a choice, and
+//! every choice serves the article's 50 clients correctly: one thread
+//! (`single`), a new thread per datagram (the article's
+//! `ThreadingUDPServer`), a pool of threads on one socket, N sockets sharing
+//! one port with `SO_REUSEPORT`, or one thread answering in batches
+//! (`recvmmsg`/`sendmmsg`). They differ in cost, which `udp-lab bench`
+//! measures; correctness they share, and that is proved here.
+//!
+//! The article's words it checks: `socketserver.ThreadingUDPServer` ("每来一个
+//! 数据报就开一个线程": a thread per request) serving 50 client threads of 10
+//! messages each, every reply `"<thread name> [<DATA UPPER-CASED>]"` sent to
+//! `client_address`.
+//!
+//! Run: `cargo test --test ch13_concurrency_models`
+
+use std::collections::BTreeSet;
+use std::io;
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::{mpsc, Arc, Barrier};
+use std::thread;
+
+use rstest::rstest;
+use udp_lab::bench::{self, Length, Load};
+use udp_lab::models::{self, Model, ServerConfig};
+use udp_lab::net::{self, Family, DEFAULT_TIMEOUT};
+use udp_lab::recv::{self, Datagram};
+use udp_lab::server::{self, Reply, ServerHandle};
+use udp_lab::tune::{self, Tuning};
+
+/// The article's load: 50 client threads x 10 messages.
+const CLIENTS: usize = 50;
+const ROUNDS: usize = 10;
+/// Threads (and sockets, for `reuseport`) of the multi-threaded models in
+/// these tests: fixed, so a test means the same on every machine.
+const WORKERS: usize = 4;
+
+/// Starts `model` with `reply` on `family`'s loopback, [`WORKERS`] workers.
+/// `None` where the model cannot exist: `reuseport` without `SO_REUSEPORT`
+/// (Windows), which must then fail to start, and say why.
+#[track_caller]
+fn start(model: Model, reply: Reply, family: Family) -> Option<ServerHandle> {
+    let config = ServerConfig {
+        workers: WORKERS,
+        ..ServerConfig::new(model, reply)
+    };
+    let started = models::spawn_with(family.any_port(), config);
+    if model == Model::ReusePort && !cfg!(unix) {
+        let err = started
+            .err()
+            .expect("without SO_REUSEPORT a second bind must fail");
+        assert!(
+            err.to_string().contains("SO_REUSEPORT"),
+            "the error says why: {err}"
+        );
+        return None;
+    }
+    Some(started.unwrap_or_else(|e| panic!("starting the {model} server on {family}: {e}")))
+}
+
+// ANCHOR: run_clients
+/// One client's exchanges, in order: what it sent, what came back.
+type Exchanges = Vec<(String, Datagram)>;
+
+/// The article's clients: `clients` threads released together by a
+/// barrier, each with its own socket, each sending `"client-007 [n]"` and
+/// waiting for the reply before the next (lock-step).
+#[track_caller]
+fn run_clients(server: SocketAddr, clients: usize, rounds: usize) -> Vec<Exchanges> {
+    let start = Arc::new(Barrier::new(clients));
+    let threads: Vec<_> = (0..clients)
+        .map(|i| {
+            let start = Arc::clone(&start);
+            thread::spawn(move || one_client(&format!("client-{i:03}"), server, rounds, &start))
+        })
+        .collect();
+    let results: Vec<io::Result<Exchanges>> = threads
+        .into_iter()
+        .map(|t| t.join().expect("a client thread panicked"))
+        .collect();
+    let failures: Vec<String> = results
+        .iter()
+        .filter_map(|r| r.as_ref().err())
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {clients} clients missed a reply from {server} (on loopback a reply takes \
+         microseconds: a timeout means it was never sent):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    results
+        .into_iter()
+        .map(|r| r.expect("checked above"))
+        .collect()
+}
+
+fn one_client(
+    name: &str,
+    server: SocketAddr,
+    rounds: usize,
+    start: &Barrier,
+) -> io::Result<Exchanges> {
+    let sock = net::bind_loopback(Family::of(&server));
+    start.wait(); // wait even if binding failed, or the others would wait forever
+    let sock = sock?;
+    (0..rounds)
+        .map(|n| {
+            let request = format!("{name} [{n}]");
+            let what = format!("the reply to {request:?}");
+            recv::request(&sock, server, request.as_bytes(), &what).map(|reply| (request, reply))
+        })
+        .collect()
+}
+// ANCHOR_END: run_clients
+
+/// Every reply that breaks `rule` (the first 10), with the request it answered.
+fn broken(logs: &[Exchanges], rule: impl Fn(&str, &Datagram) -> bool) -> Vec<String> {
+    logs.iter()
+        .flatten()
+        .filter(|(request, reply)| !rule(request, reply))
+        .take(10)
+        .map(|(request, reply)| {
+            format!(
+                "sent {request:?}, got {:?} from {}",
+                reply.text(),
+                reply.from
+            )
+        })
+        .collect()
+}
+
+/// The thread name a threaded reply starts with (the text before " [").
+fn served_by(reply: &Datagram) -> String {
+    let text = reply.text();
+    text.split_once(" [")
+        .map_or(text.clone(), |(name, _)| name.to_string())
+}
+
+/// Whether `name` is one of `model`'s threads: `Thread-N` handlers for
+/// thread-per-datagram, `pool-1`..`pool-4`, `reuseport-1`..`reuseport-4`,
+/// or the one thread `single` / `batch`.
+fn is_thread_of(model: Model, name: &str) -> bool {
+    let numbered = |prefix: &str, range: std::ops::RangeInclusive<usize>| {
+        name.strip_prefix(prefix)
+            .and_then(|n| n.parse().ok())
+            .is_some_and(|n| range.contains(&n))
+    };
+    match model {
+        Model::Single | Model::Batch => name == model.name(),
+        Model::ThreadPerDatagram => numbered("Thread-", 1..=usize::MAX),
+        Model::Pool => numbered("pool-", 1..=WORKERS),
+        Model::ReusePort => numbered("reuseport-", 1..=WORKERS),
+    }
+}
+
+// ANCHOR: every_model_serves_the_article
+#[rstest]
+#[case::ipv4(Family::V4)]
+#[case::ipv6(Family::V6)]
+fn every_model_answers_fifty_clients_each_with_its_own_replies(
+    #[case] family: Family,
+    #[values(
+        Model::Single,
+        Model::ThreadPerDatagram,
+        Model::Pool,
+        Model::ReusePort,
+        Model::Batch
+    )]
+    model: Model,
+) {
+    if !net::require(family) {
+        return;
+    }
+    let Some(server) = start(model, Reply::Upper, family) else {
+        return;
+    };
+    let addr = server.local_addr();
+    let logs = run_clients(addr, CLIENTS, ROUNDS);
+    let wrong = broken(&logs, |request, reply| {
+        reply.payload == server::upper_reply(request.as_bytes()) && reply.from == addr
+    });
+    assert!(
+        wrong.is_empty(),
+        "{model}: every one of the {} requests must come back upper-cased, from {addr}, to the \
+         client that sent it (its own name and round are in it); these did not:\n{}",
+        CLIENTS * ROUNDS,
+        wrong.join("\n")
+    );
+}
+// ANCHOR_END: every_model_serves_the_article
+
+// ANCHOR: threaded_reply_names_the_worker
+#[rstest]
+#[case::single(Model::Single)]
+#[case::thread_per_datagram(Model::ThreadPerDatagram)]
+#[case::pool(Model::Pool)]
+#[case::reuseport(Model::ReusePort)]
+#[case::batch(Model::Batch)]
+fn threaded_replies_name_the_thread_of_the_model_that_served_them(#[case] model: Model) {
+    let Some(server) = start(model, Reply::Threaded, Family::V4) else {
+        return;
+    };
+    let logs = run_clients(server.local_addr(), 10, 3);
+    let wrong = broken(&logs, |request, reply| {
+        let name = served_by(reply);
+        is_thread_of(model, &name)
+            && reply.payload == server::threaded_reply(&name, request.as_bytes())
+    });
+    assert!(
+        wrong.is_empty(),
+        "{model}: the reply style is independent of the model; a threaded reply is \
+         \"<thread name> [<REQUEST UPPER-CASED>]\" naming one of {model}'s threads; these are not:\n{}",
+        wrong.join("\n")
+    );
+}
+// ANCHOR_END: threaded_reply_names_the_worker
+
+// ANCHOR: thread_per_datagram_counts_threads
+#[rstest]
+#[case::single(Model::Single, 0)]
+#[case::thread_per_datagram(Model::ThreadPerDatagram, CLIENTS * ROUNDS)]
+#[case::pool(Model::Pool, 0)]
+#[case::reuseport(Model::ReusePort, 0)]
+#[case::batch(Model::Batch, 0)]
+fn only_thread_per_datagram_starts_a_thread_for_each_request(
+    #[case] model: Model,
+    #[case] threads: usize,
+) {
+    let Some(server) = start(model, Reply::Upper, Family::V4) else {
+        return;
+    };
+    run_clients(server.local_addr(), CLIENTS, ROUNDS);
+    let stats = server.shutdown(); // joins every handler thread: the counts are final
+
+    assert_eq!(
+        stats.threads_spawned,
+        threads as u64,
+        "{model} served {} requests and started {} handler threads; only the article's \
+         ThreadingUDPServer model creates (and destroys) a thread per datagram: {stats:?}",
+        CLIENTS * ROUNDS,
+        stats.threads_spawned
+    );
+}
+// ANCHOR_END: thread_per_datagram_counts_threads
+
+// ANCHOR: counters_add_up
+#[rstest]
+#[case::pool(Model::Pool)]
+#[case::reuseport(Model::ReusePort)]
+fn per_thread_counters_add_up_to_every_request_once(#[case] model: Model) {
+    let Some(server) = start(model, Reply::Upper, Family::V4) else {
+        return;
+    };
+    run_clients(server.local_addr(), CLIENTS, ROUNDS);
+    let per_thread = server.worker_stats();
+    let stats = server.shutdown();
+
+    let received: Vec<u64> = per_thread.iter().map(|s| s.received).collect();
+    let total = (CLIENTS * ROUNDS) as u64;
+    assert_eq!(
+        (stats.received, stats.replied, received.iter().sum::<u64>()),
+        (total, total, total),
+        "{model}: each of its {WORKERS} threads counts what it served in its own counters, and \
+         the handle adds them up; {total} requests, each counted once (per thread: {received:?})"
+    );
+}
+// ANCHOR_END: counters_add_up
+
+// ANCHOR: shutdown_wakes_every_thread
+#[rstest]
+#[case::single(Model::Single)]
+#[case::thread_per_datagram(Model::ThreadPerDatagram)]
+#[case::pool(Model::Pool)]
+#[case::reuseport(Model::ReusePort)]
+#[case::batch(Model::Batch)]
+fn shutdown_wakes_every_thread_blocked_in_recv(#[case] model: Model) {
+    let Some(server) = start(model, Reply::Upper, Family::V4) else {
+        return;
+    };
+    let (done, finished) = mpsc::channel();
+
+    thread::spawn(move || done.send(server.shutdown()));
+
+    let stats = finished.recv_timeout(DEFAULT_TIMEOUT).unwrap_or_else(|_| {
+        panic!(
+            "{model}: shutdown() must return: one wake-up datagram per blocked thread (or the \
+             200 ms poll timeout) ends each blocked recv_from"
+        )
+    });
+    assert_eq!(
+        stats.received, 0,
+        "{model}: wake-up datagrams are not requests: {stats:?}"
+    );
+}
+// ANCHOR_END: shutdown_wakes_every_thread
+
+// ANCHOR: reuseport_bind_rule
+/// Binds a second socket to the first one's address; each sets
+/// `SO_REUSEPORT` or not.
+fn bind_twice(
+    family: Family,
+    first_sets_it: bool,
+    second_sets_it: bool,
+) -> io::Result<(UdpSocket, UdpSocket)> {
+    let tuning = |reuse_port| Tuning {
+        reuse_port,
+        ..Tuning::default()
+    };
+    let first = tune::bind_tuned(family.any_port(), tuning(first_sets_it))?;
+    let second = tune::bind_tuned(first.local_addr()?, tuning(second_sets_it))?;
+    Ok((first, second))
+}
+
+#[rstest]
+#[case::ipv4_both(Family::V4, true, true)]
+#[case::ipv4_only_first(Family::V4, true, false)]
+#[case::ipv4_only_second(Family::V4, false, true)]
+#[case::ipv4_neither(Family::V4, false, false)]
+#[case::ipv6_both(Family::V6, true, true)]
+#[case::ipv6_only_second(Family::V6, false, true)]
+fn two_sockets_share_a_port_only_when_both_set_so_reuseport(
+    #[case] family: Family,
+    #[case] first_sets_it: bool,
+    #[case] second_sets_it: bool,
+) {
+    if !net::require(family) {
+        return;
+    }
+    let bound = bind_twice(family, first_sets_it, second_sets_it);
+    // Windows has no SO_REUSEPORT: there a second bind always fails.
+    let may_share = first_sets_it && second_sets_it && cfg!(unix);
+
+    match bound {
+        Ok(_) => assert!(
+            may_share,
+            "the second bind must fail unless both sockets set SO_REUSEPORT"
+        ),
+        Err(e) => assert!(
+            !may_share && e.kind() == io::ErrorKind::AddrInUse,
+            "both set SO_REUSEPORT: {}; a refused bind is AddrInUse; got {e}",
+            if may_share {
+                "they may share the port"
+            } else {
+                "only then may they share it"
+            }
+        ),
+    }
+}
+// ANCHOR_END: reuseport_bind_rule
+
+// ANCHOR: reuseport_spreads_clients
+#[test]
+fn reuseport_group_spreads_many_clients_over_more_than_one_socket() {
+    let Some(server) = start(Model::ReusePort, Reply::Upper, Family::V4) else {
+        return;
+    };
+    // 64 clients, one datagram each. Linux picks a socket by a hash of the
+    // 4-tuple, so the chance that all 64 land on the same one of 4 sockets
+    // is 4 x (1/4)^64 = (1/4)^63, about 2e-38: this cannot flake.
+    run_clients(server.local_addr(), 64, 1);
+    let per_socket: Vec<u64> = server.worker_stats().iter().map(|s| s.received).collect();
+    let used = per_socket.iter().filter(|&&n| n > 0).count();
+
+    if cfg!(target_os = "linux") {
+        assert!(
+            used > 1,
+            "Linux spreads senders over a SO_REUSEPORT group; per socket: {per_socket:?}"
+        );
+    } else if cfg!(target_os = "macos") {
+        assert_eq!(
+            used, 1,
+            "macOS delivers unicast to one socket of the group: {per_socket:?}"
+        );
+    } else {
+        println!("skipped: how this OS spreads a SO_REUSEPORT group is not asserted; per socket: {per_socket:?}");
+    }
+}
+// ANCHOR_END: reuseport_spreads_clients
+
+// ANCHOR: reuseport_client_sticks
+#[rstest]
+#[case::ipv4(Family::V4)]
+#[case::ipv6(Family::V6)]
+fn one_clients_datagrams_always_reach_the_same_reuseport_socket(#[case] family: Family) {
+    if !net::require(family) {
+        return;
+    }
+    let Some(server) = start(Model::ReusePort, Reply::Threaded, family) else {
+        return;
+    };
+    let logs = run_clients(server.local_addr(), 16, 10);
+
+    for exchanges in &logs {
+        let sockets: BTreeSet<String> = exchanges
+            .iter()
+            .map(|(_, reply)| served_by(reply))
+            .collect();
+        assert_eq!(
+            sockets.len(),
+            1,
+            "{:?}: all 10 datagrams of one client (one 4-tuple) reach the same socket of the \
+             group, so per-client order and state stay with one thread; served by {sockets:?}",
+            exchanges[0].0
+        );
+    }
+}
+// ANCHOR_END: reuseport_client_sticks
+
+// ANCHOR: bench_checks_replies
+/// A server that answers every request twice: first with a wrong text,
+/// then with the right reply (the request upper-cased).
+fn spawn_decoy_server(family: Family) -> SocketAddr {
+    let sock = net::bind_loopback(family).expect("bind the decoy server");
+    let addr = sock.local_addr().expect("its address");
+    thread::spawn(move || {
+        let mut buf = [0u8; 2048];
+        // Ends after DEFAULT_TIMEOUT without a request (the socket's read timeout).
+        while let Ok((n, from)) = sock.recv_from(&mut buf) {
+            let _ = sock.send_to(b"NOT YOUR REPLY", from);
+            let _ = sock.send_to(&buf[..n].to_ascii_uppercase(), from);
+        }
+    });
+    addr
+}
+
+#[test]
+fn bench_counts_a_wrong_reply_and_never_takes_it_for_the_answer() {
+    let decoy = spawn_decoy_server(Family::V4);
+    let load = Load {
+        clients: 2,
+        length: Length::Rounds(3),
+        ..Load::default()
+    };
+
+    let run = bench::run(decoy, &load).expect("the load runs");
+
+    assert_eq!(
+        (run.requests, run.wrong, run.timeouts),
+        (6, 6, 0),
+        "every request got a wrong datagram first, then its reply: a load generator that took \
+         any datagram for the answer would be fooled; bench checks content and source, so it \
+         counts 6 wrong datagrams and 6 answered requests: {run:?}"
+    );
+}
+// ANCHOR_END: bench_checks_replies
+
+// ANCHOR: exercise_13_1
+/// Hint: start `Model::Pool` with `ServerConfig { workers: 3, ..ServerConfig::new(Model::Pool,
+/// Reply::Threaded) }`, run 20 clients x 5 with `run_clients`, collect `served_by(reply)`
+/// of every reply and check each name is `pool-1`, `pool-2` or `pool-3`.
+#[test]
+#[ignore = "exercise 13.1: a pool of three threads answers only from pool-1 to pool-3"]
+fn a_pool_of_three_threads_answers_only_from_its_three_threads() {
+    todo!("exercise 13.1: a pool of three threads answers only from pool-1 to pool-3")
+}
+// ANCHOR_END: exercise_13_1
+
+// ANCHOR: exercise_13_2
+/// Hint: start `Model::Batch`, send 100 requests `"burst N"` from one client without
+/// waiting (they all fit in the server's receive buffer), then receive 100 replies:
+/// the n-th must be `"BURST n"`. One socket, answered in batches, keeps the order.
+#[test]
+#[ignore = "exercise 13.2: the batch model answers a burst of 100 datagrams in order"]
+fn batch_model_answers_a_burst_of_a_hundred_datagrams_in_order() {
+    todo!("exercise 13.2: the batch model answers a burst of 100 datagrams in order")
+}
+// ANCHOR_END: exercise_13_2
+
+// ANCHOR: exercise_13_3
+/// Hint: bind two sockets to one port with `tune::bind_tuned` and `reuse_port: true`,
+/// drop the first, then send one datagram from each of 20 fresh clients: the one
+/// socket left must receive all 20 (closing a socket takes it out of the group).
+/// Linux only: wrap the assertion in `if cfg!(target_os = "linux")`.
+#[test]
+#[ignore = "exercise 13.3: a reuseport group that lost a socket sends everything to the rest"]
+fn a_reuseport_group_that_lost_a_socket_sends_everything_to_the_rest() {
+    todo!("exercise 13.3: a reuseport group that lost a socket sends everything to the rest")
+}
+// ANCHOR_END: exercise_13_3

@@ -1,0 +1,673 @@
+//! The `udp-lab` command line, run as a student runs it: as a separate
+//! process, talking over real loopback sockets.
+//!
+//! Claim: `udp-lab serve` is the article's server ("the server replies
+//! `sendto(data.upper(), client_addr)`", and the `ThreadingUDPServer` that
+//! replies `"<thread name> [<DATA>]"`) and serves the article's own clients;
+//! `udp-lab send` is the article's client with a deadline and talks to the
+//! article's own servers; `udp-lab tour` shows every chapter's property live.
+//! Errors are one line with exit code 2, a missing reply is exit code 1,
+//! and nothing hangs.
+//!
+//! Run: `cargo test --test cli`
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, UdpSocket};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use rstest::rstest;
+use udp_lab::net::{self, Family};
+use udp_lab::recv;
+use udp_lab::server::{self, Reply};
+
+/// How long any `udp-lab` process may take to start, answer or finish.
+const DEADLINE: Duration = support::PYTHON_DEADLINE;
+
+/// The `udp-lab` binary cargo built for these tests.
+fn udp_lab() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_udp-lab"))
+}
+
+/// Runs `udp-lab ARGS` to completion, killing it after [`DEADLINE`]: a
+/// command that hangs is a failure, never a hung test.
+fn run(args: &[&str]) -> Output {
+    let child = udp_lab()
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting the udp-lab binary");
+    let pid = child.id();
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(DEADLINE) {
+        Ok(output) => output.expect("waiting for udp-lab"),
+        Err(_) => {
+            let _ = Command::new("kill")
+                .arg("-KILL")
+                .arg(pid.to_string())
+                .status();
+            panic!(
+                "`udp-lab {}` did not finish within {DEADLINE:?}: it must never hang",
+                args.join(" ")
+            );
+        }
+    }
+}
+
+fn stdout_of(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr_of(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A running `udp-lab serve`; killed when dropped, so no test leaves one behind.
+struct Serve {
+    child: Child,
+    addr: SocketAddr,
+    /// Every stdout line after the first, read by a thread that drains the
+    /// pipe (a full pipe would block the server's logging).
+    lines: Receiver<String>,
+}
+
+impl Serve {
+    /// Starts `udp-lab serve --bind <family loopback>:0 EXTRA` and reads where
+    /// it listens from its first line.
+    fn start(family: Family, extra: &[&str]) -> Serve {
+        let bind = family.any_port().to_string();
+        let mut child = udp_lab()
+            .args(["serve", "--bind", &bind])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("starting udp-lab serve");
+        let lines = read_lines(child.stdout.take().expect("stdout was piped"));
+        let mut serve = Serve {
+            child,
+            addr: family.any_port(),
+            lines,
+        };
+        let first = serve.next_line("its first line");
+        serve.addr = first
+            .strip_prefix("listening on ")
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| panic!("the first stdout line of udp-lab serve is {first:?}, expected 'listening on ADDR'"));
+        serve
+    }
+
+    /// The next stdout line, waited for at most [`DEADLINE`].
+    #[track_caller]
+    fn next_line(&self, what: &str) -> String {
+        self.lines.recv_timeout(DEADLINE).unwrap_or_else(|e| {
+            panic!("udp-lab serve printed no line for {what} within {DEADLINE:?}: {e:?}")
+        })
+    }
+
+    /// The next stdout line that starts with `prefix`, skipping the others
+    /// (the header lines and the log may interleave: the server runs in its
+    /// own thread from the moment it is bound).
+    #[track_caller]
+    fn next_line_starting(&self, prefix: &str, what: &str) -> String {
+        loop {
+            let line = self.next_line(what);
+            if line.starts_with(prefix) {
+                return line;
+            }
+        }
+    }
+
+    /// Sends `kill -SIGNAL`, then returns the exit status and the lines
+    /// printed until stdout closed.
+    fn stop_with(mut self, signal: &str) -> (ExitStatus, Vec<String>) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(&pid)
+            .status();
+        assert!(
+            sent.is_ok_and(|s| s.success()),
+            "kill -{signal} {pid} failed"
+        );
+        let mut rest = Vec::new();
+        loop {
+            match self.lines.recv_timeout(DEADLINE) {
+                Ok(line) => rest.push(line),
+                Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!("udp-lab serve did not stop within {DEADLINE:?} of SIG{signal}")
+                }
+            }
+        }
+        (self.child.wait().expect("waiting for udp-lab serve"), rest)
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Reads `stdout` line by line in a thread; the channel closes at EOF.
+fn read_lines(stdout: impl std::io::Read + Send + 'static) -> Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// One request from a fresh client on loopback, and its reply.
+#[track_caller]
+fn ask(server: SocketAddr, request: &[u8]) -> recv::Datagram {
+    let client = net::bind_loopback(Family::of(&server)).expect("bind the client");
+    recv::request(&client, server, request, "udp-lab serve's reply")
+        .expect("udp-lab serve answers on loopback")
+}
+
+/// A port where nothing listens for anyone else, and that no other test can
+/// take meanwhile: a socket holds it but is connected to itself, so the
+/// kernel delivers it nothing from other senders and answers them as for a
+/// closed port (ICMP port unreachable).
+fn port_closed_to_others() -> UdpSocket {
+    let holder = net::bind_loopback(Family::V4).expect("bind the socket that holds the port");
+    let addr = holder.local_addr().expect("its address");
+    holder.connect(addr).expect("connect it to itself");
+    holder
+}
+
+/// Asserts a failed run printed exactly one line on stderr and no panic.
+#[track_caller]
+fn assert_one_clear_line(output: &Output) {
+    let stderr = stderr_of(output);
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "an error is one clear line on stderr, got {} lines:\n{stderr}",
+        lines.len()
+    );
+    assert!(
+        !stderr.contains("panicked"),
+        "an error is reported, not a panic:\n{stderr}"
+    );
+}
+
+// ---- udp-lab serve ----
+
+#[rstest]
+#[case::ipv4(Family::V4)]
+#[case::ipv6(Family::V6)]
+fn serve_prints_its_listening_line_first_and_answers_in_upper_case(#[case] family: Family) {
+    if !net::require(family) {
+        return;
+    }
+    let serve = Serve::start(family, &[]);
+
+    let reply = ask(serve.addr, b"hello udp");
+
+    assert_eq!(
+        reply.text(),
+        "HELLO UDP",
+        "udp-lab serve replies data.upper(), like the article's first server"
+    );
+    assert_eq!(
+        reply.from, serve.addr,
+        "the reply comes from the address printed in 'listening on ADDR'"
+    );
+}
+
+#[test]
+fn serve_with_threaded_replies_answers_thread_name_and_upper_cased_request() {
+    let serve = Serve::start(Family::V4, &["--reply", "threaded"]);
+
+    let reply = ask(serve.addr, b"hello").text();
+
+    let name = reply.strip_suffix(" [HELLO]").unwrap_or_else(|| {
+        panic!("the threaded reply is '<thread name> [<REQUEST UPPER-CASED>]' as in the article, got {reply:?}")
+    });
+    let number = name.strip_prefix("Thread-").unwrap_or("");
+    assert!(
+        !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()),
+        "the handler thread is named Thread-N like Python's threads, got {name:?}"
+    );
+}
+
+#[test]
+fn serve_logs_each_datagram_with_its_sender_and_both_sizes() {
+    let serve = Serve::start(Family::V4, &[]);
+    let client = net::bind_loopback(Family::V4).expect("bind the client");
+    let client_addr = client.local_addr().expect("the client's address");
+
+    recv::request(&client, serve.addr, b"hello", "the reply").expect("udp-lab serve answers");
+
+    let log = serve.next_line_starting("from ", "the served datagram's log line");
+    assert_eq!(
+        log,
+        format!("from {client_addr}: 5 bytes \"hello\" -> replied 5 bytes \"HELLO\""),
+        "one log line per datagram: who sent it, the request and the reply with their sizes"
+    );
+}
+
+#[rstest]
+#[case::sigint("INT")]
+#[case::sigterm("TERM")]
+fn serve_stops_on_a_signal_printing_its_final_counters_and_exits_0(#[case] signal: &str) {
+    if cfg!(windows) {
+        println!("skipped: Windows has no SIG{signal} to send with `kill` (Ctrl-C there is a console event)");
+        return;
+    }
+    let serve = Serve::start(Family::V4, &["--quiet"]);
+    ask(serve.addr, b"");
+    ask(serve.addr, b"one");
+
+    let (status, rest) = serve.stop_with(signal);
+
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "SIG{signal} is a clean stop, exit code 0; printed {rest:?}"
+    );
+    let last = rest.last().map_or("", String::as_str);
+    assert!(
+        last.starts_with("stopped: received 2, replied 2, empty 1,"),
+        "on SIG{signal} serve prints its final counters (2 requests, one of them empty), got {rest:?}"
+    );
+}
+
+#[test]
+fn serve_on_a_port_in_use_exits_2_and_says_so() {
+    let holder = net::bind_loopback(Family::V4).expect("bind a socket that holds the port");
+    let taken = holder.local_addr().expect("the held address").to_string();
+
+    let output = run(&["serve", "--bind", &taken]);
+
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "a port in use is a setup error: exit code 2"
+    );
+    assert_one_clear_line(&output);
+    assert!(
+        stderr_of(&output).contains("another program uses this port"),
+        "the line names the cause: {}",
+        stderr_of(&output)
+    );
+}
+
+// ---- udp-lab send ----
+
+#[rstest]
+#[case::ipv4(Family::V4)]
+#[case::ipv6(Family::V6)]
+fn send_prints_the_reply_of_a_udp_lab_server_and_where_it_came_from(#[case] family: Family) {
+    if !net::require(family) {
+        return;
+    }
+    let echo =
+        server::spawn(family.any_port(), Reply::Upper).expect("start an in-process echo server");
+    let to = echo.local_addr().to_string();
+
+    let output = run(&["send", "--to", &to, "hello", "world"]);
+
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "every message was answered: exit 0; stderr: {}",
+        stderr_of(&output)
+    );
+    let stdout = stdout_of(&output);
+    for reply in ["\"HELLO\"", "\"WORLD\""] {
+        let line = format!("reply from {to}: 5 bytes: {reply}");
+        assert!(
+            stdout.contains(&line),
+            "send prints each reply and where it came from: {line:?} missing in\n{stdout}"
+        );
+    }
+}
+
+#[test]
+fn send_sends_an_empty_message_as_a_zero_byte_datagram() {
+    let echo = server::spawn(Family::V4.any_port(), Reply::Upper)
+        .expect("start an in-process echo server");
+    let to = echo.local_addr().to_string();
+
+    let output = run(&["send", "--to", &to, ""]);
+
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "the empty datagram is answered; stderr: {}",
+        stderr_of(&output)
+    );
+    assert!(
+        stdout_of(&output).contains(&format!("reply from {to}: 0 bytes: \"\"")),
+        "an empty datagram gets an empty reply, printed as 0 bytes:\n{}",
+        stdout_of(&output)
+    );
+    let stats = echo.shutdown();
+    assert_eq!(
+        (stats.received, stats.empty),
+        (1, 1),
+        "the server received exactly one datagram, and it was empty"
+    );
+}
+
+#[test]
+fn send_resolves_localhost_to_a_loopback_address() {
+    let echo = server::spawn(Family::V4.any_port(), Reply::Upper)
+        .expect("start an in-process echo server");
+    let to = format!("localhost:{}", echo.local_addr().port());
+
+    let output = run(&["send", "--to", &to, "hi"]);
+
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "localhost:PORT is resolved; stderr: {}",
+        stderr_of(&output)
+    );
+    assert!(
+        stdout_of(&output).contains(&format!(
+            "reply from {}: 2 bytes: \"HI\"",
+            echo.local_addr()
+        )),
+        "localhost resolves to 127.0.0.1 (IPv4 first, where the server is):\n{}",
+        stdout_of(&output)
+    );
+}
+
+#[test]
+fn send_to_a_port_where_nothing_listens_exits_1_after_its_timeout() {
+    let holder = port_closed_to_others();
+    let nobody = holder.local_addr().expect("the held address").to_string();
+    let started = Instant::now();
+
+    let output = run(&["send", "--to", &nobody, "--timeout-ms", "300", "hello"]);
+
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "a missing reply is a failed check: exit code 1"
+    );
+    assert_one_clear_line(&output);
+    assert!(
+        stderr_of(&output).contains(&format!("no reply from {nobody}")),
+        "the line says which reply is missing: {}",
+        stderr_of(&output)
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "send waited its whole --timeout-ms before giving up"
+    );
+}
+
+#[rstest]
+#[case::no_port(&["send", "--to", "127.0.0.1", "hi"])]
+#[case::not_an_address(&["send", "--to", "not-an-address", "hi"])]
+#[case::port_out_of_range(&["send", "--to", "127.0.0.1:99999", "hi"])]
+#[case::serve_bind_garbage(&["serve", "--bind", "garbage"])]
+fn bad_address_exits_2_with_one_line_and_no_panic(#[case] args: &[&str]) {
+    let output = run(args);
+
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "a bad address is bad input: exit code 2"
+    );
+    assert_one_clear_line(&output);
+    assert!(
+        stderr_of(&output).contains("HOST:PORT"),
+        "the line says what an address looks like: {}",
+        stderr_of(&output)
+    );
+}
+
+// ---- udp-lab tour ----
+
+#[rstest]
+#[case::plain(&[])]
+#[case::tour(&["tour"])]
+fn tour_exits_0_and_prints_a_block_per_chapter(#[case] args: &[&str]) {
+    let output = run(args);
+    let stdout = stdout_of(&output);
+
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "every chapter's property holds on loopback:\n{stdout}"
+    );
+    for chapter in ["== 01 ", "== 02 ", "== 03 ", "== 04 ", "== 05 "] {
+        assert!(
+            stdout.contains(chapter),
+            "the tour prints a block starting {chapter:?}:\n{stdout}"
+        );
+    }
+    let blocks = stdout.matches("\n== ").count() + usize::from(stdout.starts_with("== "));
+    assert_eq!(
+        stdout.matches("-> holds").count(),
+        blocks,
+        "each block ends with '-> holds':\n{stdout}"
+    );
+}
+
+// ---- interoperability with the Python peers ----
+
+#[rstest]
+#[case::ipv4(Family::V4)]
+#[case::ipv6(Family::V6)]
+fn serve_answers_the_projects_python_echo_client(#[case] family: Family) {
+    let Some(python) = support::python3() else {
+        return;
+    };
+    if !net::require(family) {
+        return;
+    }
+    let serve = Serve::start(family, &[]);
+
+    let output = support::run_client(
+        python,
+        &support::peer("echo_client.py"),
+        &client_args(serve.addr, &["2"]),
+    );
+
+    assert!(
+        output.status.success(),
+        "the Python client got its replies: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "HELLO\nHELLO\n",
+        "two requests, two upper-cased replies"
+    );
+}
+
+#[rstest]
+#[case::upper("upper")]
+#[case::threaded("threaded")]
+fn serve_answers_the_projects_50_by_10_threading_clients(#[case] reply: &str) {
+    let Some(python) = support::python3() else {
+        return;
+    };
+    let serve = Serve::start(Family::V4, &["--reply", reply, "--quiet"]);
+
+    let output = support::run_client(
+        python,
+        &support::peer("threading_clients.py"),
+        &client_args(serve.addr, &["50", "10"]),
+    );
+
+    assert_client_saw_no_failures(&output, "50 clients x 10 rounds against udp-lab serve");
+}
+
+#[test]
+fn serve_answers_the_articles_own_echo_client() {
+    let Some(python) = support::python3() else {
+        return;
+    };
+    let Some(client) = support::seed("echo_client.py") else {
+        return;
+    };
+    let serve = Serve::start(Family::V4, &[]);
+
+    let output = support::run_client(python, &client, &client_args(serve.addr, &["3"]));
+
+    assert!(
+        output.status.success(),
+        "the article's client got its replies: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "HELLO\n".repeat(3),
+        "three 'hello', three 'HELLO'"
+    );
+}
+
+#[test]
+fn serve_answers_the_articles_own_50_by_10_threading_clients() {
+    let Some(python) = support::python3() else {
+        return;
+    };
+    let Some(clients) = support::seed("threading_clients.py") else {
+        return;
+    };
+    let serve = Serve::start(Family::V4, &["--reply", "threaded"]);
+
+    let output = support::run_client(python, &clients, &client_args(serve.addr, &["50", "10"]));
+
+    assert_client_saw_no_failures(
+        &output,
+        "the article's 50 clients x 10 rounds against udp-lab serve --reply threaded",
+    );
+}
+
+#[rstest]
+#[case::ipv4(Family::V4)]
+#[case::ipv6(Family::V6)]
+fn send_talks_to_the_projects_python_echo_server(#[case] family: Family) {
+    let Some(python) = support::python3() else {
+        return;
+    };
+    if !net::require(family) {
+        return;
+    }
+    let peer = support::start_peer_server(python, "echo_server.py", family);
+
+    let output = run(&["send", "--to", &peer.addr.to_string(), "hello", ""]);
+
+    assert_replies(&output, peer.addr, &["5 bytes: \"HELLO\"", "0 bytes: \"\""]);
+}
+
+#[test]
+fn send_talks_to_the_articles_own_echo_server() {
+    let Some(python) = support::python3() else {
+        return;
+    };
+    let Some(script) = support::seed("echo_server.py") else {
+        return;
+    };
+    let server = support::start_seed_server(python, &script);
+
+    let output = run(&[
+        "send",
+        "--to",
+        &server.addr.to_string(),
+        "hello",
+        "",
+        "world",
+    ]);
+
+    assert_replies(
+        &output,
+        server.addr,
+        &["5 bytes: \"HELLO\"", "0 bytes: \"\"", "5 bytes: \"WORLD\""],
+    );
+}
+
+#[test]
+fn send_talks_to_the_articles_own_threading_server() {
+    let Some(python) = support::python3() else {
+        return;
+    };
+    let Some(script) = support::seed("threading_server.py") else {
+        return;
+    };
+    let server = support::start_seed_server(python, &script);
+
+    let output = run(&["send", "--to", &server.addr.to_string(), "hello"]);
+
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "the article's threaded server answers; stderr: {}",
+        stderr_of(&output)
+    );
+    let stdout = stdout_of(&output);
+    let reply = stdout
+        .lines()
+        .find(|l| l.starts_with("reply from "))
+        .unwrap_or("");
+    assert!(
+        reply.contains(": \"Thread-") && reply.ends_with(" [HELLO]\""),
+        "Python's handler thread replies \"Thread-N (...) [HELLO]\", got {reply:?}"
+    );
+}
+
+/// The Python programs' arguments: HOST PORT, then `rest`.
+fn client_args(addr: SocketAddr, rest: &[&str]) -> Vec<String> {
+    let mut args = support::host_port(addr).to_vec();
+    args.extend(rest.iter().map(|s| s.to_string()));
+    args
+}
+
+#[track_caller]
+fn assert_client_saw_no_failures(output: &Output, what: &str) {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("\n0 failures\n"),
+        "{what}: every reply must come back right to the thread that asked; last lines: {:?}, stderr: {}",
+        stdout.lines().rev().take(5).collect::<Vec<_>>(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Asserts `udp-lab send` exited 0 and printed each expected reply from `from`.
+#[track_caller]
+fn assert_replies(output: &Output, from: SocketAddr, replies: &[&str]) {
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "every message was answered; stderr: {}",
+        stderr_of(output)
+    );
+    let got: Vec<String> = stdout_of(output)
+        .lines()
+        .filter(|l| l.starts_with("reply from "))
+        .map(String::from)
+        .collect();
+    let expected: Vec<String> = replies
+        .iter()
+        .map(|r| format!("reply from {from}: {r}"))
+        .collect();
+    assert_eq!(
+        got, expected,
+        "one reply per message, in order, from the server's address"
+    );
+}

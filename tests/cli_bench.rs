@@ -1,0 +1,308 @@
+//! `udp-lab bench`, run as a student runs it: a separate process measuring
+//! servers over real loopback sockets, with tiny loads (these tests prove
+//! that it counts and reports, never how fast anything is).
+//!
+//! Claim: bench measures any echo server (`--to`, ours in-process here, the
+//! article's Python server with `--python-server`), starts the project's own
+//! models itself (`--model`, as child processes or `--in-process`), reports
+//! requests and failures as text, Markdown, JSON and an SVG chart, and turns
+//! bad input into one clear line with exit code 2.
+//!
+//! Run: `cargo test --test cli_bench`
+
+mod support;
+
+use std::net::SocketAddr;
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+use rstest::rstest;
+use udp_lab::models::{self, Model};
+use udp_lab::net::{self, Family};
+use udp_lab::server::Reply;
+
+/// How long one `udp-lab bench` with a tiny load may take.
+const DEADLINE: Duration = Duration::from_secs(60);
+
+/// Runs `udp-lab ARGS` to completion; one that hangs is killed and fails the test.
+fn run(args: &[&str]) -> Output {
+    let child = Command::new(env!("CARGO_BIN_EXE_udp-lab"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting the udp-lab binary");
+    let pid = child.id();
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    rx.recv_timeout(DEADLINE)
+        .unwrap_or_else(|_| {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+            panic!(
+                "`udp-lab {}` did not finish within {DEADLINE:?}",
+                args.join(" ")
+            )
+        })
+        .expect("waiting for udp-lab")
+}
+
+fn stdout_of(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr_of(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The JSON line of contender `name` (bench writes one line per contender).
+#[track_caller]
+fn contender_line(json: &str, name: &str) -> String {
+    let key = format!("{{\"name\": \"{name}\",");
+    json.lines()
+        .find(|l| l.trim_start().starts_with(&key))
+        .unwrap_or_else(|| panic!("bench's JSON has no contender {name:?}:\n{json}"))
+        .to_string()
+}
+
+/// Asserts a JSON contender line counts `requests` answered and no failure.
+#[track_caller]
+fn assert_all_answered(json: &str, name: &str, requests: usize) {
+    let line = contender_line(json, name);
+    let expected = format!("\"requests\": {requests}, \"failures\": 0,");
+    assert!(
+        line.contains(&expected),
+        "{name}: every request of the tiny load is answered and checked, so bench reports \
+         {expected}; got:\n{line}"
+    );
+}
+
+/// Asserts a run exited 0; shows stderr otherwise.
+#[track_caller]
+fn assert_success(output: &Output) {
+    assert!(
+        output.status.success(),
+        "bench exits 0 when every request was answered; it exited {}:\n{}",
+        output.status,
+        stderr_of(output)
+    );
+}
+
+// ANCHOR: bench_to_address
+#[rstest]
+#[case::ipv4(Family::V4)]
+#[case::ipv6(Family::V6)]
+fn bench_measures_a_running_server_and_counts_every_answered_request(#[case] family: Family) {
+    if !net::require(family) {
+        return;
+    }
+    let server =
+        models::spawn(family.any_port(), Model::Single, Reply::Upper).expect("start a server");
+    let to = server.local_addr().to_string();
+
+    let output = run(&[
+        "bench",
+        "--to",
+        &to,
+        "--clients",
+        "3",
+        "--rounds",
+        "2",
+        "--repeat",
+        "1",
+        "--json",
+    ]);
+
+    assert_success(&output);
+    assert_all_answered(&stdout_of(&output), &to, 3 * 2);
+    assert_eq!(
+        server.shutdown().received,
+        3 * 2 + 1,
+        "the server saw 6 requests and bench's one probe"
+    );
+}
+// ANCHOR_END: bench_to_address
+
+// ANCHOR: bench_models
+#[rstest]
+#[case::child_processes(&[])]
+#[case::in_process(&["--in-process"])]
+fn bench_starts_each_model_itself_and_measures_it(#[case] how: &[&str]) {
+    let mut args = vec![
+        "bench",
+        "--model",
+        "all",
+        "--clients",
+        "2",
+        "--rounds",
+        "2",
+        "--repeat",
+        "2",
+        "--json",
+    ];
+    args.extend(how);
+
+    let output = run(&args);
+
+    assert_success(&output);
+    let json = stdout_of(&output);
+    for name in [
+        "bare",
+        "single",
+        "thread-per-datagram",
+        "pool",
+        "reuseport",
+        "batch",
+    ] {
+        if name == "reuseport" && !cfg!(unix) {
+            continue; // no SO_REUSEPORT on Windows: that contender cannot start there
+        }
+        assert_all_answered(&json, name, 2 * 2 * 2); // clients x rounds x repetitions
+    }
+}
+// ANCHOR_END: bench_models
+
+#[test]
+fn bench_markdown_prints_one_row_per_contender_and_how_to_reproduce_it() {
+    let output = run(&[
+        "bench",
+        "--model",
+        "bare,batch",
+        "--clients",
+        "2",
+        "--rounds",
+        "1",
+        "--repeat",
+        "1",
+        "--markdown",
+    ]);
+
+    assert_success(&output);
+    let table = stdout_of(&output);
+    let rows: Vec<&str> = table.lines().filter(|l| l.starts_with("| `")).collect();
+    assert_eq!(rows.len(), 2, "a row for bare and one for batch:\n{table}");
+    assert!(
+        table.contains("vs bare"),
+        "with bare in the run, each row says how it compares:\n{table}"
+    );
+    assert!(
+        table.contains("Command: `udp-lab bench --model bare,batch"),
+        "the caption gives the command that reproduces the table:\n{table}"
+    );
+}
+
+#[test]
+fn bench_plot_draws_an_svg_chart() {
+    let path = std::env::temp_dir().join(format!("udp-lab-bench-{}.svg", std::process::id()));
+    let file = path.to_str().expect("a UTF-8 temp path");
+
+    let output = run(&[
+        "bench",
+        "--model",
+        "single",
+        "--clients",
+        "2",
+        "--rounds",
+        "1",
+        "--repeat",
+        "1",
+        "--plot",
+        file,
+    ]);
+
+    assert_success(&output);
+    let svg = std::fs::read_to_string(&path).expect("bench --plot wrote the file");
+    let _ = std::fs::remove_file(&path);
+    assert!(
+        svg.contains("<svg") && svg.contains("single"),
+        "--plot FILE writes an SVG chart naming each contender"
+    );
+}
+
+// ANCHOR: bench_python
+#[test]
+fn bench_measures_the_python_threading_server_in_the_same_run() {
+    let Some(_python) = support::python3() else {
+        return;
+    };
+    let script = support::peer("threading_server.py");
+    let script = script.to_str().expect("a UTF-8 path");
+
+    let output = run(&[
+        "bench",
+        "--model",
+        "single",
+        "--python-server",
+        script,
+        "--clients",
+        "2",
+        "--rounds",
+        "2",
+        "--repeat",
+        "1",
+        "--json",
+    ]);
+
+    assert_success(&output);
+    let json = stdout_of(&output);
+    assert_all_answered(&json, "single", 4);
+    assert_all_answered(&json, "python threading_server", 4);
+}
+// ANCHOR_END: bench_python
+
+// ANCHOR: bench_bad_input
+#[rstest]
+#[case::zero_clients(&["bench", "--to", "127.0.0.1:9", "--clients", "0"], "--clients")]
+#[case::bad_address(&["bench", "--to", "not-an-address"], "HOST:PORT")]
+#[case::unknown_model(&["bench", "--model", "fastest"], "unknown model")]
+#[case::nothing_to_measure(&["bench"], "nothing to measure")]
+#[case::missing_python_script(&["bench", "--python-server", "/no/such/server.py"], "no such file")]
+fn bench_bad_input_exits_2_with_one_clear_line(#[case] args: &[&str], #[case] says: &str) {
+    let output = run(args);
+
+    let stderr = stderr_of(&output);
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "bad input is exit code 2; stderr:\n{stderr}"
+    );
+    assert_eq!(lines.len(), 1, "an error is one line, got:\n{stderr}");
+    assert!(
+        lines[0].contains(says),
+        "the line names the problem ({says:?}): {stderr}"
+    );
+}
+// ANCHOR_END: bench_bad_input
+
+#[test]
+fn bench_against_a_port_where_nothing_listens_exits_1_with_one_line() {
+    let vacant: SocketAddr = {
+        let sock = net::bind_loopback(Family::V4).expect("bind a socket to learn a free port");
+        sock.local_addr().expect("its address")
+    };
+    let to = vacant.to_string();
+
+    let output = run(&["bench", "--to", &to, "--timeout-ms", "100", "--repeat", "1"]);
+
+    let stderr = stderr_of(&output);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "no reply is a failure (exit 1), not bad input: {stderr}"
+    );
+    assert_eq!(
+        stderr.lines().count(),
+        1,
+        "one line says no server answered:\n{stderr}"
+    );
+    assert!(
+        stderr.contains(&to),
+        "the line names the silent address: {stderr}"
+    );
+}
