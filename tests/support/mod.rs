@@ -71,6 +71,8 @@ pub struct PyServer {
     child: Child,
     /// Where the server listens.
     pub addr: SocketAddr,
+    /// The readiness probe, kept open until the server is gone.
+    _probe: Option<UdpSocket>,
 }
 
 impl Drop for PyServer {
@@ -111,53 +113,80 @@ pub fn start_peer_server(python: &str, script: &str, family: Family) -> PyServer
         .strip_prefix("listening on ")
         .and_then(|a| a.parse().ok())
         .unwrap_or_else(|| panic!("{script} printed {line:?}, expected 'listening on ADDR'"));
-    PyServer { child, addr }
-}
-
-/// Starts one of the article's own servers, which take a fixed port and print
-/// nothing when ready. The port is one the OS just handed out (bound and
-/// released), and readiness is proved by a request that gets a reply.
-pub fn start_seed_server(python: &str, script: &Path) -> PyServer {
-    let port = UdpSocket::bind(Family::V4.any_port())
-        .and_then(|s| s.local_addr())
-        .expect("asking the OS for a free UDP port")
-        .port();
-    let child = Command::new(python)
-        .arg(script)
-        .arg("127.0.0.1")
-        .arg(port.to_string())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap_or_else(|e| panic!("starting {}: {e}", script.display()));
-    let server = PyServer {
+    PyServer {
         child,
-        addr: SocketAddr::from(([127, 0, 0, 1], port)),
-    };
-    wait_until_serving(&server, script);
-    server
+        addr,
+        _probe: None,
+    }
 }
 
-/// Sends a probe until the server answers: a started process is not yet a
-/// bound socket, and UDP gives no other sign of readiness.
-fn wait_until_serving(server: &PyServer, script: &Path) {
+/// Starts one of the article's own servers, which take a port argument and
+/// print nothing when ready.
+///
+/// The port is a free one *below* the OS's ephemeral range (which starts at
+/// 32768 on Linux): a port-0 bind of another test running in parallel can
+/// never be handed it in the moment between our check and Python's bind. If
+/// Python still fails to bind (another explicit bind won), a new port is tried.
+pub fn start_seed_server(python: &str, script: &Path) -> PyServer {
+    for _ in 0..5 {
+        let Some(port) = free_port_below_ephemeral_range() else {
+            continue;
+        };
+        let child = Command::new(python)
+            .arg(script)
+            .arg("127.0.0.1")
+            .arg(port.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", script.display()));
+        let mut server = PyServer {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            _probe: None,
+        };
+        if wait_until_serving(&mut server) {
+            return server;
+        }
+    }
+    panic!(
+        "{} never answered on any of 5 ports within {PYTHON_DEADLINE:?}",
+        script.display()
+    );
+}
+
+/// A UDP port in 20000..32000 that is free right now.
+fn free_port_below_ephemeral_range() -> Option<u16> {
+    use std::hash::{BuildHasher, Hasher};
+    let random = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    let port = 20_000 + (random % 12_000) as u16;
+    UdpSocket::bind(("127.0.0.1", port)).ok().map(|_| port)
+}
+
+/// Sends a probe until the server answers (a started process is not yet a
+/// bound socket, and UDP gives no other sign of readiness); `false` when the
+/// process ended instead (it could not bind). The probe socket stays open in
+/// `server` so that a late reply to a probe never lands on another test's socket.
+fn wait_until_serving(server: &mut PyServer) -> bool {
     let probe = UdpSocket::bind(Family::V4.any_port()).expect("binding the readiness probe");
     probe
         .set_read_timeout(Some(Duration::from_millis(200)))
         .expect("setting the probe's timeout");
     let attempts = PYTHON_DEADLINE.as_millis() / 200;
     for _ in 0..attempts {
+        if !matches!(server.child.try_wait(), Ok(None)) {
+            return false;
+        }
         let _ = probe.send_to(b"ready?", server.addr);
         let mut buf = [0u8; 1024];
         if probe.recv_from(&mut buf).is_ok() {
-            return;
+            server._probe = Some(probe);
+            return true;
         }
     }
-    panic!(
-        "{} never answered on {} within {PYTHON_DEADLINE:?}",
-        script.display(),
-        server.addr
-    );
+    false
 }
 
 /// Runs a Python client to completion (killed after [`PYTHON_DEADLINE`]) and
