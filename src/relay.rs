@@ -68,6 +68,10 @@ use crate::recv::{is_timeout, MAX_DATAGRAM};
 /// How long a held datagram waits for its overtakers unless told otherwise.
 pub const DEFAULT_HOLD: Duration = Duration::from_millis(100);
 
+/// The longest delay, jitter or hold a relay accepts (a day: anything
+/// longer is a mistake, and would overflow the clock arithmetic).
+pub const MAX_WAIT: Duration = Duration::from_secs(24 * 3600);
+
 /// How often a relay thread blocked in `recv` checks its stop flag.
 const STOP_POLL: Duration = Duration::from_millis(50);
 
@@ -198,8 +202,8 @@ impl Impairments {
             && self.jitter.is_zero()
     }
 
-    /// Checks that every probability is a number from 0 to 1; the error is
-    /// one sentence naming the setting.
+    /// Checks that every probability is a number from 0 to 1 and every wait
+    /// at most [`MAX_WAIT`]; the error is one sentence naming the setting.
     pub fn validate(&self) -> Result<(), String> {
         for (name, p) in [
             ("loss", self.loss),
@@ -210,6 +214,17 @@ impl Impairments {
             if !(0.0..=1.0).contains(&p) {
                 return Err(format!(
                     "the {name} probability must be a number from 0 to 1, got {p}"
+                ));
+            }
+        }
+        for (name, wait) in [
+            ("delay", self.delay),
+            ("jitter", self.jitter),
+            ("hold", self.hold),
+        ] {
+            if wait > MAX_WAIT {
+                return Err(format!(
+                    "the {name} must be at most {MAX_WAIT:?}, got {wait:?}"
                 ));
             }
         }
@@ -441,7 +456,9 @@ impl<R: Clone> Plan<R> {
             } else {
                 0
             },
-            delay: imp.delay + Duration::from_nanos(delay_word % jitter_ns.saturating_add(1)),
+            delay: imp.delay.saturating_add(Duration::from_nanos(
+                delay_word % jitter_ns.saturating_add(1),
+            )),
         }
     }
 

@@ -266,6 +266,7 @@ fn relay_process_prints_its_counters_when_stopped() {
 #[case::loss_above_one(&["relay", "--to", "127.0.0.1:9", "--loss", "1.5"], "--loss")]
 #[case::negative_dup(&["relay", "--to", "127.0.0.1:9", "--dup", "-0.1"], "--dup")]
 #[case::corrupt_two(&["relay", "--to", "127.0.0.1:9", "--corrupt", "2"], "--corrupt")]
+#[case::delay_over_a_day(&["relay", "--to", "127.0.0.1:9", "--delay-ms", "90000000"], "delay")]
 #[case::relay_bad_address(&["relay", "--to", "nowhere"], "--to")]
 #[case::relay_bad_listen(&["relay", "--listen", "127.0.0.1", "--to", "127.0.0.1:9"], "--listen")]
 #[case::ping_bad_address(&["ping", "--to", "127.0.0.1:port"], "--to")]

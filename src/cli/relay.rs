@@ -146,6 +146,7 @@ fn links(args: &RelayArgs) -> Result<Links, Failure> {
         .hold(Duration::from_millis(args.hold_ms))
         .delay(Duration::from_millis(args.delay_ms))
         .jitter(Duration::from_millis(args.jitter_ms));
+    imp.validate().map_err(Failure::Usage)?;
     let untouched = Impairments::seeded(args.seed);
     Ok(match args.way {
         Way::Both => Links::both(imp),
