@@ -2,16 +2,22 @@
 //! clients against any UDP echo server, each checking every reply and
 //! timing itself.
 //!
-//! A run starts `clients` threads, each with its own socket, released
-//! together by a barrier. Each client sends one request, waits for its
-//! reply, checks it (it must come from the server's address and be the
-//! request upper-cased, bare or in the threaded style
-//! `"<thread> [<REQUEST UPPER-CASED>]"`), records the round trip, and only
-//! then sends the next: at most one request per client is ever in flight,
-//! so no receive buffer overflows and the rate measured is what the server
-//! sustains. Each client notes its own start and end; the rate is the
-//! requests answered divided by the span from the first start to the last
-//! end, so a main thread scheduled late cannot inflate it.
+//! A run has `clients` clients, each with its own socket (connected to the
+//! server). Each sends one request, waits for its reply, checks it (it must
+//! come from the server's address and be the request upper-cased, bare or
+//! in the threaded style `"<thread> [<REQUEST UPPER-CASED>]"`), records the
+//! round trip, and only then sends the next: at most one request per client
+//! is ever in flight, so no receive buffer overflows and the rate measured is
+//! what the server sustains. Each client notes its own start and end; the
+//! rate is the requests answered divided by the span from the first start to
+//! the last end, so a main thread scheduled late cannot inflate it.
+//!
+//! The clients are driven by one thread per CPU, each polling its share of
+//! the client sockets (`poll`), all released together by a barrier. The
+//! article's way, one thread per client blocked in `recv_from`
+//! ([`Load::thread_per_client`]), costs a sleep, a wake-up and a context
+//! switch per request: on a 2-CPU machine that generator used more CPU than
+//! the servers it measured, and every fast server looked alike.
 //!
 //! ```
 //! use std::time::Duration;
@@ -59,6 +65,12 @@ pub struct Load {
     pub payload: usize,
     /// How long a client waits for a reply before counting a timeout.
     pub timeout: Duration,
+    /// One thread per client, blocked in `recv_from` (the article's
+    /// clients), instead of a few threads that poll many client sockets.
+    /// Each blocked client costs a sleep, a wake-up and a context switch per
+    /// request, which on a small machine can cost more CPU than the server
+    /// being measured. Always on where `poll` is missing (Windows).
+    pub thread_per_client: bool,
 }
 
 impl Default for Load {
@@ -70,6 +82,7 @@ impl Default for Load {
             length: Length::Rounds(10),
             payload: 16,
             timeout: Duration::from_secs(1),
+            thread_per_client: false,
         }
     }
 }
@@ -244,24 +257,55 @@ pub fn run(target: SocketAddr, load: &Load) -> io::Result<Measurement> {
             "a load needs at least one client",
         ));
     }
-    let start = Arc::new(Barrier::new(load.clients));
-    let clients: Vec<JoinHandle<io::Result<ClientRun>>> = (0..load.clients)
-        .map(|index| {
-            let (start, load) = (Arc::clone(&start), *load);
-            thread::Builder::new()
-                .name(format!("bench-client-{index}"))
-                .spawn(move || client(index, target, &load, &start))
-        })
-        .collect::<io::Result<_>>()
-        .map_err(|e| net::context(e, "starting the client threads"))?;
-    let mut runs = Vec::with_capacity(load.clients);
-    for client in clients {
-        let run = client
-            .join()
-            .map_err(|_| io::Error::other("a bench client thread panicked"))??;
-        runs.push(run);
-    }
+    let runs = if load.thread_per_client || cfg!(not(unix)) {
+        run_threads(load.clients, target, load, |index, start| {
+            threaded_client(index, target, load, start).map(|run| vec![run])
+        })?
+    } else {
+        // A few driver threads, one per CPU, each polling its share of the
+        // client sockets: the clients are just as many and just as lock-step.
+        let drivers = thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(load.clients);
+        run_threads(drivers, target, load, |driver, start| {
+            let share = (driver * load.clients / drivers)..((driver + 1) * load.clients / drivers);
+            polled::drive(share, target, load, start)
+        })?
+    };
     Ok(measure(runs))
+}
+
+/// Starts `threads` threads running `body(i, barrier)`, all released by
+/// one barrier, and collects what their clients saw.
+fn run_threads<F>(
+    threads: usize,
+    target: SocketAddr,
+    load: &Load,
+    body: F,
+) -> io::Result<Vec<ClientRun>>
+where
+    F: Fn(usize, &Barrier) -> io::Result<Vec<ClientRun>> + Sync,
+{
+    let start = Barrier::new(threads);
+    thread::scope(|scope| {
+        let handles = (0..threads)
+            .map(|i| {
+                let (body, start) = (&body, &start);
+                thread::Builder::new()
+                    .name(format!("bench-client-{i}"))
+                    .spawn_scoped(scope, move || body(i, start))
+            })
+            .collect::<io::Result<Vec<_>>>()
+            .map_err(|e| net::context(e, format!("starting the bench threads against {target}")))?;
+        let mut runs = Vec::with_capacity(load.clients);
+        for handle in handles {
+            let seen = handle
+                .join()
+                .map_err(|_| io::Error::other("a bench client thread panicked"))??;
+            runs.extend(seen);
+        }
+        Ok(runs)
+    })
 }
 
 /// Adds up what the clients saw.
@@ -291,26 +335,53 @@ fn client_socket(target: SocketAddr, timeout: Duration) -> io::Result<UdpSocket>
     Ok(sock)
 }
 
-/// One lock-step client.
-fn client(index: usize, target: SocketAddr, load: &Load, start: &Barrier) -> io::Result<ClientRun> {
-    let sock = client_socket(target, load.timeout);
-    start.wait(); // wait even if binding failed, or the others would wait forever
-    let sock = sock?;
-    let (rounds, deadline) = match load.length {
+/// A client socket connected to `target`: the kernel keeps the route (no
+/// lookup per send) and drops datagrams from any other address; the source
+/// of each reply is still checked.
+fn connected_socket(target: SocketAddr, timeout: Duration) -> io::Result<UdpSocket> {
+    let sock = client_socket(target, timeout)?;
+    sock.connect(target)
+        .map_err(|e| net::context(e, format!("connecting a client socket to {target}")))?;
+    Ok(sock)
+}
+
+impl ClientRun {
+    fn new(load: &Load) -> ClientRun {
+        let now = Instant::now();
+        let expected = match load.length {
+            Length::Rounds(n) => n,
+            Length::For(_) => 1 << 14,
+        };
+        ClientRun {
+            began: now,
+            ended: now,
+            timeouts: 0,
+            wrong: 0,
+            latencies: Vec::with_capacity(expected),
+        }
+    }
+}
+
+/// How many rounds a client of `load` may do, and for how long.
+fn limits(load: &Load) -> (u64, Option<Duration>) {
+    match load.length {
         Length::Rounds(n) => (n as u64, None),
         Length::For(d) => (u64::MAX, Some(d)),
-    };
-    let mut seen = ClientRun {
-        began: Instant::now(),
-        ended: Instant::now(),
-        timeouts: 0,
-        wrong: 0,
-        latencies: Vec::with_capacity(if deadline.is_some() {
-            1 << 14
-        } else {
-            rounds as usize
-        }),
-    };
+    }
+}
+
+/// One lock-step client on its own thread, blocked in `recv_from` for each reply.
+fn threaded_client(
+    index: usize,
+    target: SocketAddr,
+    load: &Load,
+    start: &Barrier,
+) -> io::Result<ClientRun> {
+    let sock = connected_socket(target, load.timeout);
+    start.wait(); // wait even if binding failed, or the others would wait forever
+    let sock = sock?;
+    let (rounds, deadline) = limits(load);
+    let mut seen = ClientRun::new(load);
     let (mut buf, mut request) = (vec![0u8; MAX_DATAGRAM], Vec::with_capacity(load.payload));
     for round in 0..rounds {
         let sent_at = Instant::now();
@@ -318,7 +389,7 @@ fn client(index: usize, target: SocketAddr, load: &Load, start: &Barrier) -> io:
             break;
         }
         write_request(&mut request, index, round, load.payload);
-        sock.send_to(&request, target)
+        sock.send(&request)
             .map_err(|e| net::context(e, format!("sending a request to {target}")))?;
         await_reply(&sock, target, &request, &mut buf, &mut seen, sent_at);
     }
@@ -353,6 +424,162 @@ fn await_reply(
             Err(_) => {
                 seen.timeouts += 1;
                 return;
+            }
+        }
+    }
+}
+
+/// Lock-step clients, many per thread: a driver thread sends each of its
+/// clients' first request, then waits in `poll` until replies have come,
+/// answers each with that client's next request, and so on. Every client is
+/// still one socket with one request in flight, timing itself; the driver
+/// only sleeps when *none* of its clients has a reply waiting.
+#[cfg(unix)]
+mod polled {
+    use std::io;
+    use std::net::{SocketAddr, UdpSocket};
+    use std::ops::Range;
+    use std::os::fd::AsFd;
+    use std::sync::Barrier;
+    use std::time::{Duration, Instant};
+
+    use nix::errno::Errno;
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+
+    use super::{connected_socket, limits, reply_matches, write_request, ClientRun, Load};
+    use crate::recv::MAX_DATAGRAM;
+
+    /// One client's progress.
+    struct Client {
+        index: usize,
+        round: u64,
+        request: Vec<u8>,
+        sent_at: Instant,
+        done: bool,
+        seen: ClientRun,
+    }
+
+    pub(super) fn drive(
+        share: Range<usize>,
+        target: SocketAddr,
+        load: &Load,
+        start: &Barrier,
+    ) -> io::Result<Vec<ClientRun>> {
+        let socks: io::Result<Vec<UdpSocket>> = share
+            .clone()
+            .map(|_| connected_socket(target, load.timeout))
+            .collect();
+        start.wait(); // wait even if binding failed, or the others would wait forever
+        let socks = socks?;
+        for sock in &socks {
+            sock.set_nonblocking(true)?;
+        }
+        let mut clients: Vec<Client> = share
+            .map(|index| Client {
+                index,
+                round: 0,
+                request: Vec::with_capacity(load.payload),
+                sent_at: Instant::now(),
+                done: false,
+                seen: ClientRun::new(load),
+            })
+            .collect();
+        for (client, sock) in clients.iter_mut().zip(&socks) {
+            client.seen.began = Instant::now();
+            client.send(sock, load);
+        }
+        serve_replies(&mut clients, &socks, target, load)?;
+        Ok(clients.into_iter().map(|c| c.seen).collect())
+    }
+
+    /// Polls until every client is done, handling replies and timeouts.
+    fn serve_replies(
+        clients: &mut [Client],
+        socks: &[UdpSocket],
+        target: SocketAddr,
+        load: &Load,
+    ) -> io::Result<()> {
+        let mut fds: Vec<PollFd<'_>> = socks
+            .iter()
+            .map(|s| PollFd::new(s.as_fd(), PollFlags::POLLIN))
+            .collect();
+        let mut buf = vec![0u8; MAX_DATAGRAM];
+        while let Some(first_deadline) = clients
+            .iter()
+            .filter(|c| !c.done)
+            .map(|c| c.sent_at + load.timeout)
+            .min()
+        {
+            match poll(&mut fds, wait_until(first_deadline)) {
+                Ok(_) | Err(Errno::EINTR) => {}
+                Err(e) => return Err(io::Error::from(e)),
+            }
+            for ((client, sock), fd) in clients.iter_mut().zip(socks).zip(fds.iter_mut()) {
+                if client.done {
+                    continue;
+                }
+                if fd.any().unwrap_or(false) {
+                    client.drain(sock, &mut buf, target, load);
+                }
+                if !client.done && client.sent_at.elapsed() >= load.timeout {
+                    client.seen.timeouts += 1;
+                    client.next(sock, load);
+                }
+                if client.done {
+                    fd.set_events(PollFlags::empty());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A poll timeout that ends at `deadline` (rounded up to whole
+    /// milliseconds, so a wait never turns into a busy loop).
+    fn wait_until(deadline: Instant) -> PollTimeout {
+        let left = deadline.saturating_duration_since(Instant::now()) + Duration::from_micros(999);
+        PollTimeout::from(u16::try_from(left.as_millis()).unwrap_or(u16::MAX))
+    }
+
+    impl Client {
+        /// Sends the current round's request (a failed send is a lost request:
+        /// its timeout will count it).
+        fn send(&mut self, sock: &UdpSocket, load: &Load) {
+            write_request(&mut self.request, self.index, self.round, load.payload);
+            self.sent_at = Instant::now();
+            let _ = sock.send(&self.request);
+        }
+
+        /// Moves to the next round, or ends the client.
+        fn next(&mut self, sock: &UdpSocket, load: &Load) {
+            let (rounds, deadline) = limits(load);
+            self.round += 1;
+            let now = Instant::now();
+            let over = deadline.is_some_and(|d| now.duration_since(self.seen.began) >= d);
+            if self.round >= rounds || over {
+                self.done = true;
+                self.seen.ended = now;
+            } else {
+                self.send(sock, load);
+            }
+        }
+
+        /// Reads every datagram waiting on the socket: the awaited reply
+        /// (recorded, then the next request goes out) or anything else (wrong).
+        fn drain(&mut self, sock: &UdpSocket, buf: &mut [u8], target: SocketAddr, load: &Load) {
+            while !self.done {
+                match sock.recv_from(buf) {
+                    Ok((n, from)) if from == target && reply_matches(&self.request, &buf[..n]) => {
+                        self.seen.latencies.push(self.sent_at.elapsed());
+                        self.next(sock, load);
+                    }
+                    Ok(_) => self.seen.wrong += 1,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                    // An ICMP error on the socket (no server there): lost.
+                    Err(_) => {
+                        self.seen.timeouts += 1;
+                        self.next(sock, load);
+                    }
+                }
             }
         }
     }

@@ -426,12 +426,15 @@ fn spawn_decoy_server(family: Family) -> SocketAddr {
     addr
 }
 
-#[test]
-fn bench_counts_a_wrong_reply_and_never_takes_it_for_the_answer() {
+#[rstest]
+#[case::polled_clients(false)]
+#[case::thread_per_client(true)]
+fn bench_counts_a_wrong_reply_and_never_takes_it_for_the_answer(#[case] thread_per_client: bool) {
     let decoy = spawn_decoy_server(Family::V4);
     let load = Load {
         clients: 2,
         length: Length::Rounds(3),
+        thread_per_client,
         ..Load::default()
     };
 

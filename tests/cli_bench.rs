@@ -132,6 +132,7 @@ fn bench_measures_a_running_server_and_counts_every_answered_request(#[case] fam
 #[rstest]
 #[case::child_processes(&[])]
 #[case::in_process(&["--in-process"])]
+#[case::thread_per_client(&["--thread-per-client"])]
 fn bench_starts_each_model_itself_and_measures_it(#[case] how: &[&str]) {
     let mut args = vec![
         "bench",

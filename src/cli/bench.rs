@@ -74,6 +74,9 @@ pub struct BenchArgs {
     /// Run the project's servers as threads of this process instead of child processes.
     #[arg(long)]
     pub in_process: bool,
+    /// One client thread per client, blocked in recv_from (the article's clients) instead of a few threads polling all client sockets; costs a context switch per request.
+    #[arg(long)]
+    pub thread_per_client: bool,
     /// Print the report as JSON.
     #[arg(long, conflicts_with = "markdown")]
     pub json: bool,
@@ -204,6 +207,7 @@ fn plan(args: &BenchArgs) -> Result<Plan, Failure> {
             length: length(args)?,
             payload: args.payload,
             timeout: Duration::from_millis(args.timeout_ms),
+            thread_per_client: args.thread_per_client,
         },
         repeat: args.repeat,
         reply,

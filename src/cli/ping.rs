@@ -17,15 +17,13 @@
 //! rtt min/avg/max = 0.071/0.092/0.112 ms
 //! ```
 
-use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+use std::net::SocketAddr;
 use std::time::Duration;
 
-use udp_lab::net::{self, Family};
 use udp_lab::reliable::{self, PingReport, PingResult, PingSettings};
 
 use super::send::{resolve, say};
-use super::{Failure, Outcome};
+use super::{bind_client_for, Failure, Outcome};
 
 /// Arguments of `udp-lab ping`.
 #[derive(clap::Args)]
@@ -52,7 +50,7 @@ pub fn run(args: &PingArgs) -> Outcome {
         timeout: Duration::from_millis(args.timeout_ms),
         interval: Duration::from_millis(args.interval_ms),
     };
-    let sock = bind_for(to)?;
+    let sock = bind_client_for(to)?;
     say(&format!(
         "pinging {to} from {}: {} pings, each waiting {} ms",
         sock.local_addr()?,
@@ -106,18 +104,4 @@ fn summary(to: SocketAddr, report: &PingReport) {
 
 fn millis(d: Duration) -> String {
     format!("{:.3}", d.as_secs_f64() * 1000.0)
-}
-
-/// A socket of the target's family: on loopback for a local target, on
-/// every address otherwise (so replies can come back).
-fn bind_for(to: SocketAddr) -> io::Result<UdpSocket> {
-    let family = Family::of(&to);
-    if to.ip().is_loopback() {
-        return net::bind_loopback(family);
-    }
-    let any = match family {
-        Family::V4 => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-        Family::V6 => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
-    };
-    net::bind(SocketAddr::new(any, 0))
 }

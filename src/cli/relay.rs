@@ -15,15 +15,12 @@
 //! stopped: to server: received 10, dropped 2, ...; to client: received 8, ...; clients 1
 //! ```
 
-use std::io;
-use std::net::SocketAddr;
-use std::sync::mpsc;
 use std::time::Duration;
 
 use udp_lab::relay::{self, Impairments, Links, RelayStats, DEFAULT_HOLD};
 
 use super::send::{resolve, say};
-use super::{Failure, Outcome};
+use super::{bind_failure, stop_signal, Failure, Outcome};
 
 /// Which way the impairments apply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -105,7 +102,7 @@ pub fn run(args: &RelayArgs) -> Outcome {
     // Installed before the listening line, so a signal sent as soon as that
     // line is read is already handled.
     let stop = stop_signal()?;
-    let relay = relay::spawn(listen, to, links).map_err(|e| listen_failure(listen, &e))?;
+    let relay = relay::spawn(listen, to, links).map_err(|e| bind_failure("relay", listen, &e))?;
     say(&format!("listening on {}", relay.local_addr()));
     say(&format!(
         "relaying to {to}, {}; Ctrl-C stops and prints the counters",
@@ -174,26 +171,4 @@ fn counters(stats: &RelayStats) -> String {
         "to server: {}; to client: {}; clients {}, turned away {}, receive errors {}",
         stats.to_server, stats.to_client, stats.clients, stats.turned_away, stats.recv_errors
     )
-}
-
-/// A channel that receives once SIGINT (Ctrl-C) or SIGTERM arrives.
-fn stop_signal() -> Result<mpsc::Receiver<()>, Failure> {
-    let (tx, rx) = mpsc::channel();
-    ctrlc::set_handler(move || {
-        let _ = tx.send(());
-    })
-    .map_err(|e| Failure::Usage(format!("cannot handle Ctrl-C: {e}")))?;
-    Ok(rx)
-}
-
-/// The bind error in one line, with the likely cause for the usual ones.
-fn listen_failure(listen: SocketAddr, err: &io::Error) -> Failure {
-    let hint = match err.kind() {
-        io::ErrorKind::AddrInUse => " (another program uses this port: pick another, or port 0)",
-        io::ErrorKind::AddrNotAvailable => {
-            " (no interface of this machine has that address: try 127.0.0.1 or [::1])"
-        }
-        _ => "",
-    };
-    Failure::Usage(format!("cannot relay on {listen}: {err}{hint}"))
 }

@@ -22,13 +22,13 @@
 
 use std::ffi::OsString;
 use std::io::{self, Write};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs, UdpSocket};
+use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
 use std::time::Duration;
 
-use udp_lab::net::{self, Family};
+use udp_lab::net;
 use udp_lab::recv;
 
-use super::{Failure, Outcome};
+use super::{bind_client_for, Failure, Outcome};
 
 /// How long `send` waits for each reply unless told otherwise: the article's
 /// clients (with the timeout udp-lab adds to them) wait 2 seconds too.
@@ -62,21 +62,6 @@ pub fn run(args: &SendArgs) -> Outcome {
         await_reply(&sock, to, index + 1, args.timeout_ms)?;
     }
     Ok(())
-}
-
-/// A client socket of the destination's family, on a port the OS chooses:
-/// on loopback when the destination is local (as the article's client,
-/// whose replies come back over loopback), on every address otherwise.
-fn bind_client_for(to: SocketAddr) -> io::Result<UdpSocket> {
-    let family = Family::of(&to);
-    if to.ip().is_loopback() {
-        return net::bind_loopback(family);
-    }
-    let any = match family {
-        Family::V4 => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-        Family::V6 => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
-    };
-    net::bind(SocketAddr::new(any, 0))
 }
 
 fn send_one(sock: &UdpSocket, to: SocketAddr, payload: &[u8]) -> Outcome {

@@ -15,16 +15,13 @@
 //! stopped: received 1, replied 1, empty 0, non-UTF-8 0, send errors 0, receive errors 0, handler threads 0
 //! ```
 
-use std::io;
-use std::net::SocketAddr;
-use std::sync::mpsc;
 use std::sync::Arc;
 
 use udp_lab::models::{self, Model, ServerConfig};
 use udp_lab::server::{Observer, Reply, Served, ServerStats};
 
 use super::send::{resolve, say, show};
-use super::{Failure, Outcome};
+use super::{bind_failure, stop_signal, Outcome};
 
 /// How many characters of a payload a log line shows.
 const PREVIEW_CHARS: usize = 40;
@@ -58,7 +55,7 @@ pub fn run(args: &ServeArgs) -> Outcome {
         observer,
         ..ServerConfig::new(model, args.reply)
     };
-    let server = models::spawn_with(bind, config).map_err(|e| bind_failure(bind, &e))?;
+    let server = models::spawn_with(bind, config).map_err(|e| bind_failure("serve", bind, &e))?;
     say(&format!("listening on {}", server.local_addr()));
     say(&format!(
         "replies: {}; model: {model}; Ctrl-C stops and prints the counters",
@@ -69,33 +66,6 @@ pub fn run(args: &ServeArgs) -> Outcome {
     let stats = server.shutdown();
     say(&format!("stopped: {}", counters(&stats)));
     Ok(())
-}
-
-/// A channel that receives once SIGINT (Ctrl-C) or SIGTERM arrives.
-fn stop_signal() -> Result<mpsc::Receiver<()>, Failure> {
-    let (tx, rx) = mpsc::channel();
-    ctrlc::set_handler(move || {
-        let _ = tx.send(());
-    })
-    .map_err(|e| Failure::Usage(format!("cannot handle Ctrl-C: {e}")))?;
-    Ok(rx)
-}
-
-/// The bind error in one line, with the likely cause for the usual ones.
-fn bind_failure(bind: SocketAddr, err: &io::Error) -> Failure {
-    let hint = match err.kind() {
-        io::ErrorKind::AddrInUse => {
-            " (another program uses this port: pick another, or port 0 to let the OS choose)"
-        }
-        io::ErrorKind::PermissionDenied => {
-            " (ports below 1024 need administrator rights: pick one above 1023)"
-        }
-        io::ErrorKind::AddrNotAvailable => {
-            " (no interface of this machine has that address: try 127.0.0.1 or [::1])"
-        }
-        _ => "",
-    };
-    Failure::Usage(format!("cannot serve on {bind}: {err}{hint}"))
 }
 
 fn log_observer() -> Observer {

@@ -15,6 +15,7 @@ const LOAD: Load = Load {
     length: Length::Rounds(3),
     payload: 16,
     timeout: std::time::Duration::from_secs(2),
+    thread_per_client: false,
 };
 
 /// Runs the small load against each model and reports what each used.
