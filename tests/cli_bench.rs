@@ -258,7 +258,7 @@ fn bench_measures_the_python_threading_server_in_the_same_run() {
 
 // ANCHOR: bench_bad_input
 #[rstest]
-#[case::zero_clients(&["bench", "--to", "127.0.0.1:9", "--clients", "0"], "--clients")]
+#[case::zero_clients(&["bench", "--to", "127.0.0.1:0", "--clients", "0"], "--clients")]
 #[case::bad_address(&["bench", "--to", "not-an-address"], "HOST:PORT")]
 #[case::unknown_model(&["bench", "--model", "fastest"], "unknown model")]
 #[case::nothing_to_measure(&["bench"], "nothing to measure")]

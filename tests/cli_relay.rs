@@ -263,12 +263,12 @@ fn relay_process_prints_its_counters_when_stopped() {
 
 // ANCHOR: bad_input
 #[rstest]
-#[case::loss_above_one(&["relay", "--to", "127.0.0.1:9", "--loss", "1.5"], "--loss")]
-#[case::negative_dup(&["relay", "--to", "127.0.0.1:9", "--dup", "-0.1"], "--dup")]
-#[case::corrupt_two(&["relay", "--to", "127.0.0.1:9", "--corrupt", "2"], "--corrupt")]
-#[case::delay_over_a_day(&["relay", "--to", "127.0.0.1:9", "--delay-ms", "90000000"], "delay")]
+#[case::loss_above_one(&["relay", "--to", "127.0.0.1:0", "--loss", "1.5"], "--loss")]
+#[case::negative_dup(&["relay", "--to", "127.0.0.1:0", "--dup", "-0.1"], "--dup")]
+#[case::corrupt_two(&["relay", "--to", "127.0.0.1:0", "--corrupt", "2"], "--corrupt")]
+#[case::delay_over_a_day(&["relay", "--to", "127.0.0.1:0", "--delay-ms", "90000000"], "delay")]
 #[case::relay_bad_address(&["relay", "--to", "nowhere"], "--to")]
-#[case::relay_bad_listen(&["relay", "--listen", "127.0.0.1", "--to", "127.0.0.1:9"], "--listen")]
+#[case::relay_bad_listen(&["relay", "--listen", "127.0.0.1", "--to", "127.0.0.1:0"], "--listen")]
 #[case::ping_bad_address(&["ping", "--to", "127.0.0.1:port"], "--to")]
 fn bad_input_is_one_clear_line_and_exit_code_2(#[case] args: &[&str], #[case] flag: &str) {
     let out = run(args);
