@@ -13,106 +13,31 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, UdpSocket};
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::thread;
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 use rstest::rstest;
+use support::cli::{run, stderr_of, stdout_of, Running};
 use udp_lab::net::{self, Family};
 use udp_lab::recv;
 use udp_lab::server::{self, Reply};
 
-/// How long any `udp-lab` process may take to start, answer or finish.
-const DEADLINE: Duration = support::PYTHON_DEADLINE;
-
-/// The `udp-lab` binary cargo built for these tests.
-fn udp_lab() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_udp-lab"))
-}
-
-/// Runs `udp-lab ARGS` to completion, killing it after [`DEADLINE`]: a
-/// command that hangs is a failure, never a hung test.
-fn run(args: &[&str]) -> Output {
-    let child = udp_lab()
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starting the udp-lab binary");
-    let pid = child.id();
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    match rx.recv_timeout(DEADLINE) {
-        Ok(output) => output.expect("waiting for udp-lab"),
-        Err(_) => {
-            let _ = Command::new("kill")
-                .arg("-KILL")
-                .arg(pid.to_string())
-                .status();
-            panic!(
-                "`udp-lab {}` did not finish within {DEADLINE:?}: it must never hang",
-                args.join(" ")
-            );
-        }
-    }
-}
-
-fn stdout_of(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr_of(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-/// A running `udp-lab serve`; killed when dropped, so no test leaves one behind.
-struct Serve {
-    child: Child,
-    addr: SocketAddr,
-    /// Every stdout line after the first, read by a thread that drains the
-    /// pipe (a full pipe would block the server's logging).
-    lines: Receiver<String>,
-}
+/// `udp-lab serve` on a family's loopback address, port 0.
+struct Serve;
 
 impl Serve {
-    /// Starts `udp-lab serve --bind <family loopback>:0 EXTRA` and reads where
-    /// it listens from its first line.
-    fn start(family: Family, extra: &[&str]) -> Serve {
+    /// Starts `udp-lab serve --bind <family loopback>:0 EXTRA`; the guard
+    /// knows where it listens from its first line.
+    fn start(family: Family, extra: &[&str]) -> Running {
         let bind = family.any_port().to_string();
-        let mut child = udp_lab()
-            .args(["serve", "--bind", &bind])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("starting udp-lab serve");
-        let lines = read_lines(child.stdout.take().expect("stdout was piped"));
-        let mut serve = Serve {
-            child,
-            addr: family.any_port(),
-            lines,
-        };
-        let first = serve.next_line("its first line");
-        serve.addr = first
-            .strip_prefix("listening on ")
-            .and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| panic!("the first stdout line of udp-lab serve is {first:?}, expected 'listening on ADDR'"));
-        serve
+        let mut args = vec!["serve", "--bind", &bind];
+        args.extend_from_slice(extra);
+        Running::start(&args)
     }
+}
 
-    /// The next stdout line, waited for at most [`DEADLINE`].
-    #[track_caller]
-    fn next_line(&self, what: &str) -> String {
-        self.lines.recv_timeout(DEADLINE).unwrap_or_else(|e| {
-            panic!("udp-lab serve printed no line for {what} within {DEADLINE:?}: {e:?}")
-        })
-    }
-
+impl Running {
     /// The next stdout line that starts with `prefix`, skipping the others
     /// (the header lines and the log may interleave: the server runs in its
     /// own thread from the moment it is bound).
@@ -125,51 +50,6 @@ impl Serve {
             }
         }
     }
-
-    /// Sends `kill -SIGNAL`, then returns the exit status and the lines
-    /// printed until stdout closed.
-    fn stop_with(mut self, signal: &str) -> (ExitStatus, Vec<String>) {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill")
-            .arg(format!("-{signal}"))
-            .arg(&pid)
-            .status();
-        assert!(
-            sent.is_ok_and(|s| s.success()),
-            "kill -{signal} {pid} failed"
-        );
-        let mut rest = Vec::new();
-        loop {
-            match self.lines.recv_timeout(DEADLINE) {
-                Ok(line) => rest.push(line),
-                Err(RecvTimeoutError::Disconnected) => break,
-                Err(RecvTimeoutError::Timeout) => {
-                    panic!("udp-lab serve did not stop within {DEADLINE:?} of SIG{signal}")
-                }
-            }
-        }
-        (self.child.wait().expect("waiting for udp-lab serve"), rest)
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Reads `stdout` line by line in a thread; the channel closes at EOF.
-fn read_lines(stdout: impl std::io::Read + Send + 'static) -> Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
 }
 
 /// One request from a fresh client on loopback, and its reply.

@@ -13,52 +13,13 @@
 mod support;
 
 use std::net::SocketAddr;
-use std::process::{Command, Output, Stdio};
-use std::sync::mpsc;
-use std::thread;
-use std::time::Duration;
+use std::process::Output;
 
 use rstest::rstest;
+use support::cli::{run, stderr_of, stdout_of};
 use udp_lab::models::{self, Model};
 use udp_lab::net::{self, Family};
 use udp_lab::server::Reply;
-
-/// How long one `udp-lab bench` with a tiny load may take.
-const DEADLINE: Duration = Duration::from_secs(60);
-
-/// Runs `udp-lab ARGS` to completion; one that hangs is killed and fails the test.
-fn run(args: &[&str]) -> Output {
-    let child = Command::new(env!("CARGO_BIN_EXE_udp-lab"))
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starting the udp-lab binary");
-    let pid = child.id();
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    rx.recv_timeout(DEADLINE)
-        .unwrap_or_else(|_| {
-            let _ = Command::new("kill")
-                .args(["-KILL", &pid.to_string()])
-                .status();
-            panic!(
-                "`udp-lab {}` did not finish within {DEADLINE:?}",
-                args.join(" ")
-            )
-        })
-        .expect("waiting for udp-lab")
-}
-
-fn stdout_of(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr_of(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
 
 /// The JSON line of contender `name` (bench writes one line per contender).
 #[track_caller]

@@ -7,43 +7,13 @@
 //!
 //! Run: `cargo test --test cli_buffers`
 
+mod support;
+
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
-use std::sync::mpsc;
-use std::thread;
-use std::time::Duration;
+use std::process::Output;
 
 use rstest::rstest;
-
-/// How long one `udp-lab buffers` run may take (a few blasts of 50 datagrams).
-const DEADLINE: Duration = Duration::from_secs(60);
-
-/// Runs `udp-lab ARGS` to completion, killing it after [`DEADLINE`]: a run
-/// that hangs is a failure, never a hung test.
-fn run(args: &[&str]) -> Output {
-    let child = Command::new(env!("CARGO_BIN_EXE_udp-lab"))
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starting the udp-lab binary");
-    let pid = child.id();
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || tx.send(child.wait_with_output()));
-    match rx.recv_timeout(DEADLINE) {
-        Ok(output) => output.expect("waiting for udp-lab"),
-        Err(_) => {
-            let _ = Command::new("kill")
-                .arg("-KILL")
-                .arg(pid.to_string())
-                .status();
-            panic!(
-                "`udp-lab {}` did not finish within {DEADLINE:?}",
-                args.join(" ")
-            );
-        }
-    }
-}
+use support::cli::run;
 
 /// A path in the temporary folder that no other test or run uses.
 fn temp_path(name: &str) -> PathBuf {

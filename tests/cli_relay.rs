@@ -11,120 +11,19 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::process::{Child, ChildStdout, Command, ExitStatus, Output, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::thread;
-use std::time::Duration;
+use std::process::ExitStatus;
 
 use rstest::rstest;
+use support::cli::{run, Running};
 use udp_lab::net::{self, Family};
 use udp_lab::recv;
 use udp_lab::server::{self, Reply};
 
-/// How long any `udp-lab` process may take to start, answer or finish.
-const DEADLINE: Duration = support::PYTHON_DEADLINE;
-
-fn udp_lab() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_udp-lab"))
-}
-
-/// A long-running `udp-lab` command (`serve`, `relay`); killed when dropped.
-struct Running {
-    child: Child,
-    addr: SocketAddr,
-    lines: Receiver<String>,
-}
-
 impl Running {
-    /// Starts `udp-lab ARGS` and reads where it listens from its first line.
-    fn start(args: &[&str]) -> Running {
-        let mut child = udp_lab()
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("starting the udp-lab binary");
-        let lines = read_lines(child.stdout.take().expect("stdout was piped"));
-        let first = lines.recv_timeout(DEADLINE).unwrap_or_default();
-        let addr = first
-            .strip_prefix("listening on ")
-            .and_then(|a| a.parse().ok());
-        let Some(addr) = addr else {
-            let _ = child.kill();
-            panic!(
-                "the first line of `udp-lab {}` is {first:?}, expected 'listening on ADDR'",
-                args.join(" ")
-            );
-        };
-        Running { child, addr, lines }
-    }
-
     /// Sends SIGTERM; returns the exit status and the lines printed until stdout closed.
-    fn terminate(mut self) -> (ExitStatus, Vec<String>) {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill").args(["-TERM", &pid]).status();
-        assert!(sent.is_ok_and(|s| s.success()), "kill -TERM {pid} failed");
-        let mut rest = Vec::new();
-        loop {
-            match self.lines.recv_timeout(DEADLINE) {
-                Ok(line) => rest.push(line),
-                Err(RecvTimeoutError::Disconnected) => break,
-                Err(RecvTimeoutError::Timeout) => {
-                    panic!("udp-lab did not stop within {DEADLINE:?} of SIGTERM")
-                }
-            }
-        }
-        (self.child.wait().expect("waiting for udp-lab"), rest)
+    fn terminate(self) -> (ExitStatus, Vec<String>) {
+        self.stop_with("TERM")
     }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Every stdout line, from a thread that keeps the pipe drained.
-fn read_lines(stdout: ChildStdout) -> Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
-}
-
-/// Runs `udp-lab ARGS` to completion, killed after [`DEADLINE`].
-fn run(args: &[&str]) -> Output {
-    let child = udp_lab()
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starting the udp-lab binary");
-    let pid = child.id();
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    rx.recv_timeout(DEADLINE).map_or_else(
-        |_| {
-            let _ = Command::new("kill")
-                .args(["-KILL", &pid.to_string()])
-                .status();
-            panic!(
-                "`udp-lab {}` did not finish within {DEADLINE:?}",
-                args.join(" ")
-            )
-        },
-        |output| output.expect("waiting for udp-lab"),
-    )
 }
 
 fn text(bytes: &[u8]) -> String {

@@ -8,6 +8,8 @@
 // Each test file uses a different part of this module; the rest is not dead.
 #![allow(dead_code)]
 
+pub mod cli;
+
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
@@ -192,25 +194,38 @@ fn wait_until_serving(server: &mut PyServer) -> bool {
 /// Runs a Python client to completion (killed after [`PYTHON_DEADLINE`]) and
 /// returns its output.
 pub fn run_client(python: &str, script: &Path, args: &[String]) -> Output {
-    let child = Command::new(python)
-        .arg(script)
-        .args(args)
+    output_within(
+        Command::new(python).arg(script).args(args),
+        PYTHON_DEADLINE,
+        &script.display().to_string(),
+    )
+}
+
+/// Runs `command` to completion with stdout and stderr captured, and returns
+/// its output. After `deadline` it is killed (`kill -KILL`) and the test
+/// fails: a child that hangs is a failure, never a hung test. `what` names
+/// the command in the messages.
+#[track_caller]
+pub fn output_within(command: &mut Command, deadline: Duration, what: &str) -> Output {
+    let child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("starting {}: {e}", script.display()));
+        .unwrap_or_else(|e| panic!("starting {what}: {e}"));
     let pid = child.id();
     let (tx, rx) = mpsc::channel();
+    // The wait runs in a thread so that this one can stop waiting at the deadline.
     thread::spawn(move || {
         let _ = tx.send(child.wait_with_output());
     });
-    match rx.recv_timeout(PYTHON_DEADLINE) {
-        Ok(output) => output.unwrap_or_else(|e| panic!("waiting for {}: {e}", script.display())),
+    match rx.recv_timeout(deadline) {
+        Ok(output) => output.unwrap_or_else(|e| panic!("waiting for {what}: {e}")),
         Err(_) => {
-            let _ = Command::new("kill").arg(pid.to_string()).status();
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
             panic!(
-                "{} did not finish within {PYTHON_DEADLINE:?}",
-                script.display()
+                "{what} did not finish within {deadline:?}, so it was killed: it must never hang"
             );
         }
     }
