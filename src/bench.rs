@@ -71,6 +71,9 @@ pub struct Load {
     /// request, which on a small machine can cost more CPU than the server
     /// being measured. Always on where `poll` is missing (Windows).
     pub thread_per_client: bool,
+    /// Threads that poll the client sockets (0: one per CPU); unused with
+    /// `thread_per_client`.
+    pub poll_threads: usize,
 }
 
 impl Default for Load {
@@ -83,6 +86,7 @@ impl Default for Load {
             payload: 16,
             timeout: Duration::from_secs(1),
             thread_per_client: false,
+            poll_threads: 0,
         }
     }
 }
@@ -264,9 +268,11 @@ pub fn run(target: SocketAddr, load: &Load) -> io::Result<Measurement> {
     } else {
         // A few driver threads, one per CPU, each polling its share of the
         // client sockets: the clients are just as many and just as lock-step.
-        let drivers = thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(load.clients);
+        let drivers = match load.poll_threads {
+            0 => thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+        .min(load.clients);
         run_threads(drivers, target, load, |driver, start| {
             let share = (driver * load.clients / drivers)..((driver + 1) * load.clients / drivers);
             polled::drive(share, target, load, start)

@@ -77,6 +77,9 @@ pub struct BenchArgs {
     /// One client thread per client, blocked in recv_from (the article's clients) instead of a few threads polling all client sockets; costs a context switch per request.
     #[arg(long)]
     pub thread_per_client: bool,
+    /// Threads that poll the client sockets (default 0: one per CPU).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub poll_threads: usize,
     /// Print the report as JSON.
     #[arg(long, conflicts_with = "markdown")]
     pub json: bool,
@@ -208,6 +211,7 @@ fn plan(args: &BenchArgs) -> Result<Plan, Failure> {
             payload: args.payload,
             timeout: Duration::from_millis(args.timeout_ms),
             thread_per_client: args.thread_per_client,
+            poll_threads: args.poll_threads,
         },
         repeat: args.repeat,
         reply,

@@ -16,6 +16,7 @@ const LOAD: Load = Load {
     payload: 16,
     timeout: std::time::Duration::from_secs(2),
     thread_per_client: false,
+    poll_threads: 0,
 };
 
 /// Runs the small load against each model and reports what each used.
