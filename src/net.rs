@@ -193,3 +193,28 @@ pub fn closed_port(family: Family) -> io::Result<ClosedPort> {
         addr,
     })
 }
+
+/// A UDP port on IPv4 loopback that is free right now and lies *below* the
+/// OS's ephemeral range (which starts at 32768 on Linux, 49152 on macOS and
+/// Windows), for programs that must be told a port, like the article's
+/// servers (`python3 echo_server.py 127.0.0.1 PORT`).
+///
+/// A port taken with port 0 and released could be handed to another
+/// program's port-0 socket before the child binds it; a port below the
+/// ephemeral range never is. Another explicit bind may still win the race,
+/// so callers retry when their child fails to bind.
+pub fn free_port_below_ephemeral_range() -> io::Result<u16> {
+    use std::hash::{BuildHasher, Hasher};
+    let mut last = None;
+    for _ in 0..20 {
+        let random = std::collections::hash_map::RandomState::new()
+            .build_hasher()
+            .finish();
+        let port = 20_000 + (random % 12_000) as u16;
+        match UdpSocket::bind((Ipv4Addr::LOCALHOST, port)) {
+            Ok(_) => return Ok(port),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| io::Error::other("no free port found")))
+}

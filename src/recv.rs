@@ -110,3 +110,33 @@ pub fn recv_within(sock: &UdpSocket, wait: Duration) -> io::Result<Option<Datagr
         Err(e) => Err(e),
     }
 }
+
+/// Sends `request` to `server` and returns the datagram that answers it,
+/// skipping *strays*: datagrams that neither come from `server` nor mention
+/// `marker` (for example the client's name).
+///
+/// A UDP socket receives from anyone who knows its port. When tests run in
+/// parallel, a port a test just closed is soon handed to another test's
+/// socket, and a late datagram meant for the old one lands there. A real
+/// client checks what it receives; this helper drops only what is clearly
+/// not about this exchange, so a test can still check both the source and
+/// the content of what it keeps. At most 16 strays are skipped.
+pub fn request_skipping_strays(
+    sock: &UdpSocket,
+    server: SocketAddr,
+    request: &[u8],
+    marker: &str,
+    what: &str,
+) -> io::Result<Datagram> {
+    sock.send_to(request, server).map_err(|e| {
+        crate::net::context(e, format!("sending {} bytes to {server}", request.len()))
+    })?;
+    let marker = marker.to_ascii_uppercase();
+    for _ in 0..16 {
+        let got = recv_datagram(sock, what)?;
+        if got.from == server || got.text().to_ascii_uppercase().contains(&marker) {
+            return Ok(got);
+        }
+    }
+    recv_datagram(sock, what)
+}

@@ -110,7 +110,8 @@ fn one_client(
         .map(|n| {
             let request = format!("{name} [{n}]");
             let what = format!("the reply to {request:?}");
-            recv::request(&sock, server, request.as_bytes(), &what).map(|reply| (request, reply))
+            recv::request_skipping_strays(&sock, server, request.as_bytes(), name, &what)
+                .map(|reply| (request, reply))
         })
         .collect()
 }

@@ -19,7 +19,7 @@
 mod report;
 
 use std::io::{BufRead, BufReader};
-use std::net::{SocketAddr, UdpSocket};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::AtomicBool;
@@ -53,7 +53,7 @@ pub struct BenchArgs {
     /// The reply style of the project's models: upper or threaded.
     #[arg(long, value_name = "STYLE", default_value = "upper")]
     pub reply: String,
-    /// Client threads, each with its own socket, in lock-step (1 to 1000).
+    /// Lock-step clients, each with its own socket (1 to 1000).
     #[arg(long, value_name = "N", default_value_t = 50)]
     pub clients: usize,
     /// Request/reply rounds per client (default 10, the article's load).
@@ -174,7 +174,7 @@ fn plan(args: &BenchArgs) -> Result<Plan, Failure> {
     let usage = |msg: String| Failure::Usage(msg);
     if !(1..=1000).contains(&args.clients) {
         return Err(usage(format!(
-            "--clients {} is out of range: give 1 to 1000 client threads",
+            "--clients {} is out of range: give 1 to 1000 clients",
             args.clients
         )));
     }
@@ -188,6 +188,12 @@ fn plan(args: &BenchArgs) -> Result<Plan, Failure> {
         return Err(usage(format!(
             "--payload {} is out of range: give 16 to 60000 bytes (a request carries a 15-byte tag, and a threaded reply must still fit in one datagram)",
             args.payload
+        )));
+    }
+    if args.poll_threads > 1000 {
+        return Err(usage(format!(
+            "--poll-threads {} is out of range: give 0 (one per CPU) to 1000",
+            args.poll_threads
         )));
     }
     if args.timeout_ms == 0 {
@@ -428,36 +434,49 @@ impl ChildServer {
         })
     }
 
-    /// Starts `python3 PATH 127.0.0.1 PORT` on a port the OS just handed
-    /// out, and waits until it answers (the article's server prints nothing).
+    /// Starts `python3 PATH 127.0.0.1 PORT` and waits until it answers (the
+    /// article's server prints nothing). The port is a free one below the
+    /// ephemeral range, so no port-0 socket can take it first; if Python
+    /// still cannot bind it (it exits), another port is tried.
     fn python(path: &PathBuf) -> Result<Running, Failure> {
-        let port = UdpSocket::bind(Family::V4.any_port())
-            .and_then(|s| s.local_addr())
-            .map_err(|e| Failure::Usage(format!("asking the OS for a free port: {e}")))?
-            .port();
-        let child = Command::new("python3")
-            .arg(path)
-            .args(["127.0.0.1", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| Failure::Usage(format!("cannot start python3 {}: {e}", path.display())))?;
-        let server = ChildServer { child };
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let began = Instant::now();
-        while bench::probe(addr, Duration::from_millis(100)).is_err() {
-            if began.elapsed() > START_DEADLINE {
-                return Err(Failure::Usage(format!(
-                    "python3 {} did not answer on {addr} within {START_DEADLINE:?}",
-                    path.display()
-                )));
+        for _ in 0..5 {
+            let port = net::free_port_below_ephemeral_range()
+                .map_err(|e| Failure::Usage(format!("finding a free port for python3: {e}")))?;
+            let child = Command::new("python3")
+                .arg(path)
+                .args(["127.0.0.1", &port.to_string()])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .map_err(|e| {
+                    Failure::Usage(format!("cannot start python3 {}: {e}", path.display()))
+                })?;
+            let mut server = ChildServer { child };
+            let addr = SocketAddr::from(([127, 0, 0, 1], port));
+            let began = Instant::now();
+            while bench::probe(addr, Duration::from_millis(100)).is_err() {
+                if !matches!(server.child.try_wait(), Ok(None)) {
+                    break; // it exited: most likely the port was taken meanwhile
+                }
+                if began.elapsed() > START_DEADLINE {
+                    return Err(Failure::Usage(format!(
+                        "python3 {} did not answer on {addr} within {START_DEADLINE:?}",
+                        path.display()
+                    )));
+                }
+            }
+            if matches!(server.child.try_wait(), Ok(None)) {
+                return Ok(Running {
+                    addr,
+                    _guard: Guard::Child(server),
+                });
             }
         }
-        Ok(Running {
-            addr,
-            _guard: Guard::Child(server),
-        })
+        Err(Failure::Usage(format!(
+            "python3 {} exited at start on 5 different ports (does it bind HOST PORT?)",
+            path.display()
+        )))
     }
 }
 

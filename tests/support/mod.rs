@@ -131,7 +131,7 @@ pub fn start_peer_server(python: &str, script: &str, family: Family) -> PyServer
 /// Python still fails to bind (another explicit bind won), a new port is tried.
 pub fn start_seed_server(python: &str, script: &Path) -> PyServer {
     for _ in 0..5 {
-        let Some(port) = free_port_below_ephemeral_range() else {
+        let Ok(port) = udp_lab::net::free_port_below_ephemeral_range() else {
             continue;
         };
         let child = Command::new(python)
@@ -155,16 +155,6 @@ pub fn start_seed_server(python: &str, script: &Path) -> PyServer {
         "{} never answered on any of 5 ports within {PYTHON_DEADLINE:?}",
         script.display()
     );
-}
-
-/// A UDP port in 20000..32000 that is free right now.
-fn free_port_below_ephemeral_range() -> Option<u16> {
-    use std::hash::{BuildHasher, Hasher};
-    let random = std::collections::hash_map::RandomState::new()
-        .build_hasher()
-        .finish();
-    let port = 20_000 + (random % 12_000) as u16;
-    UdpSocket::bind(("127.0.0.1", port)).ok().map(|_| port)
 }
 
 /// Sends a probe until the server answers (a started process is not yet a
