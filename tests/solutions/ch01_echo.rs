@@ -9,8 +9,13 @@ fn echo_server_keeps_digits_and_punctuation_unchanged() {
     let echo = server::spawn(Family::V4.any_port(), Reply::Upper).expect("start the echo server");
     let client = net::bind_loopback(Family::V4).expect("bind the client");
 
-    let reply = recv::request(&client, echo.local_addr(), b"udp-lab 2026: ok!", "the echo reply")
-        .expect("the echo server answers");
+    let reply = recv::request(
+        &client,
+        echo.local_addr(),
+        b"udp-lab 2026: ok!",
+        "the echo reply",
+    )
+    .expect("the echo server answers");
 
     assert_eq!(
         reply.text(),
@@ -23,7 +28,8 @@ fn echo_server_keeps_digits_and_punctuation_unchanged() {
 // ANCHOR: exercise_1_2
 #[test]
 fn threaded_reply_names_the_thread_that_handled_it() {
-    let echo = server::spawn(Family::V4.any_port(), Reply::Threaded).expect("start the threaded server");
+    let echo =
+        server::spawn(Family::V4.any_port(), Reply::Threaded).expect("start the threaded server");
     let client = net::bind_loopback(Family::V4).expect("bind the client");
 
     let reply = recv::request(&client, echo.local_addr(), b"hi", "the threaded reply")
@@ -43,11 +49,16 @@ fn server_counts_every_request_it_answers() {
     let echo = server::spawn(Family::V4.any_port(), Reply::Upper).expect("start the echo server");
     let client = net::bind_loopback(Family::V4).expect("bind the client");
     for word in ["one", "two", "three"] {
-        recv::request(&client, echo.local_addr(), word.as_bytes(), "an echo reply").expect("answered");
+        recv::request(&client, echo.local_addr(), word.as_bytes(), "an echo reply")
+            .expect("answered");
     }
 
     let stats = echo.shutdown();
 
-    assert_eq!((stats.received, stats.replied), (3, 3), "three requests, three replies: {stats:?}");
+    assert_eq!(
+        (stats.received, stats.replied),
+        (3, 3),
+        "three requests, three replies: {stats:?}"
+    );
 }
 // ANCHOR_END: exercise_1_3

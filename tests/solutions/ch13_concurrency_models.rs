@@ -15,7 +15,11 @@ fn a_pool_of_three_threads_answers_only_from_its_three_threads() {
     let server = models::spawn_with(Family::V4.any_port(), config).expect("start a pool of three");
     let logs = run_clients(server.local_addr(), 20, 5);
 
-    let names: BTreeSet<String> = logs.iter().flatten().map(|(_, reply)| served_by(reply)).collect();
+    let names: BTreeSet<String> = logs
+        .iter()
+        .flatten()
+        .map(|(_, reply)| served_by(reply))
+        .collect();
     let pool: BTreeSet<String> = (1..=3).map(|i| format!("pool-{i}")).collect();
     assert!(
         names.is_subset(&pool),
@@ -36,7 +40,9 @@ fn batch_model_answers_a_burst_of_a_hundred_datagrams_in_order() {
     let client = net::bind_loopback(Family::V4).expect("bind the client");
     for n in 0..100 {
         let request = format!("burst {n}");
-        client.send_to(request.as_bytes(), server.local_addr()).expect("send on loopback");
+        client
+            .send_to(request.as_bytes(), server.local_addr())
+            .expect("send on loopback");
     }
 
     for n in 0..100 {
@@ -74,7 +80,9 @@ fn a_reuseport_group_that_lost_a_socket_sends_everything_to_the_rest() {
 
     for i in 0..20 {
         let client = net::bind_loopback(Family::V4).expect("bind a client");
-        client.send_to(format!("client {i}").as_bytes(), addr).expect("send on loopback");
+        client
+            .send_to(format!("client {i}").as_bytes(), addr)
+            .expect("send on loopback");
     }
     let received = (0..20)
         .filter(|i| recv::recv_datagram(&rest, &format!("datagram {i}")).is_ok())
