@@ -277,13 +277,8 @@ fn our_client_talks_to_the_python_echo_server(#[case] origin: &str, #[case] fami
     let Some(python) = support::python3() else {
         return;
     };
-    let peer = match origin {
-        "article" => match support::seed("echo_server.py") {
-            Some(path) => support::start_seed_server(python, &path),
-            None => return,
-        },
-        _ if !net::require(family) => return,
-        _ => support::start_peer_server(python, "echo_server.py", family),
+    let Some(peer) = support::start_python_server(python, origin, "echo_server.py", family) else {
+        return;
     };
     let client = net::bind_loopback(family).expect("bind the client");
 

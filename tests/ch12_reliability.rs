@@ -437,12 +437,9 @@ fn pinger_works_against_the_articles_echo_server(#[case] origin: &str) {
     let Some(python) = support::python3() else {
         return;
     };
-    let peer = match origin {
-        "article" => match support::seed("echo_server.py") {
-            Some(path) => support::start_seed_server(python, &path),
-            None => return,
-        },
-        _ => support::start_peer_server(python, "echo_server.py", Family::V4),
+    let Some(peer) = support::start_python_server(python, origin, "echo_server.py", Family::V4)
+    else {
+        return;
     };
     let settings = PingSettings {
         count: 3,

@@ -122,6 +122,24 @@ pub fn start_peer_server(python: &str, script: &str, family: Family) -> PyServer
     }
 }
 
+/// Starts `script` as a Python server: the article's own file when `origin`
+/// is `"article"` (IPv4 only, as the article wrote it), else the project's
+/// copy in `tests/peers/` on `family`. `None` (with a printed reason) when
+/// that server cannot run here: the article's files are absent, or `family`
+/// is unavailable.
+pub fn start_python_server(
+    python: &str,
+    origin: &str,
+    script: &str,
+    family: Family,
+) -> Option<PyServer> {
+    match origin {
+        "article" => seed(script).map(|path| start_seed_server(python, &path)),
+        _ if !udp_lab::net::require(family) => None,
+        _ => Some(start_peer_server(python, script, family)),
+    }
+}
+
 /// Starts one of the article's own servers, which take a port argument and
 /// print nothing when ready.
 ///
