@@ -12,12 +12,18 @@
 //! rate is the requests answered divided by the span from the first start to
 //! the last end, so a main thread scheduled late cannot inflate it.
 //!
-//! The clients are driven by one thread per CPU, each polling its share of
-//! the client sockets (`poll`), all released together by a barrier. The
-//! article's way, one thread per client blocked in `recv_from`
-//! ([`Load::thread_per_client`]), costs a sleep, a wake-up and a context
-//! switch per request: on a 2-CPU machine that generator used more CPU than
-//! the servers it measured, and every fast server looked alike.
+//! The clients are driven by a few threads (by default half the CPUs, see
+//! [`default_poll_threads`]), each polling its share of the client sockets
+//! (`poll`), all released together by a barrier. The article's way, one
+//! thread per client blocked in `recv_from` ([`Load::thread_per_client`]),
+//! costs a sleep, a wake-up and a context switch per request: on a 2-CPU
+//! machine that generator used more CPU than the servers it measured, and
+//! every fast server looked alike.
+//!
+//! Besides requests/s and latency, `udp-lab bench` records the server's CPU
+//! time per request when the server is a child process
+//! ([`process_cpu_time`]): how cheaply a model serves, whatever share of the
+//! machine it got.
 //!
 //! ```
 //! use std::time::Duration;
@@ -71,8 +77,8 @@ pub struct Load {
     /// request, which on a small machine can cost more CPU than the server
     /// being measured. Always on where `poll` is missing (Windows).
     pub thread_per_client: bool,
-    /// Threads that poll the client sockets (0: one per CPU); unused with
-    /// `thread_per_client`.
+    /// Threads that poll the client sockets (0: [`default_poll_threads`]);
+    /// unused with `thread_per_client`.
     pub poll_threads: usize,
 }
 
@@ -140,9 +146,22 @@ pub struct Measurement {
     pub elapsed: Duration,
     /// Round trips of the answered requests.
     pub latency: Latency,
+    /// CPU time (user + system) the server process used during the run,
+    /// when it was a child process whose time could be read
+    /// ([`process_cpu_time`]) and the run was timed (`--duration-s`): the
+    /// clock ticks in 10 ms steps, too coarse for a run of a few ms.
+    pub server_cpu: Option<Duration>,
 }
 
 impl Measurement {
+    /// Server CPU time per answered request, when the server's CPU time
+    /// was measured.
+    pub fn server_cpu_per_request(&self) -> Option<Duration> {
+        let cpu = self.server_cpu?;
+        let requests = u32::try_from(self.requests).ok().filter(|&n| n > 0)?;
+        Some(cpu / requests)
+    }
+
     /// Answered requests per second.
     pub fn rate(&self) -> f64 {
         let secs = self.elapsed.as_secs_f64();
@@ -266,10 +285,10 @@ pub fn run(target: SocketAddr, load: &Load) -> io::Result<Measurement> {
             threaded_client(index, target, load, start).map(|run| vec![run])
         })?
     } else {
-        // A few driver threads, one per CPU, each polling its share of the
-        // client sockets: the clients are just as many and just as lock-step.
+        // A few driver threads, each polling its share of the client
+        // sockets: the clients are just as many and just as lock-step.
         let drivers = match load.poll_threads {
-            0 => thread::available_parallelism().map_or(1, |n| n.get()),
+            0 => default_poll_threads(),
             n => n,
         }
         .min(load.clients);
@@ -279,6 +298,21 @@ pub fn run(target: SocketAddr, load: &Load) -> io::Result<Measurement> {
         })?
     };
     Ok(measure(runs))
+}
+
+/// How many threads poll the client sockets unless told: half the CPUs
+/// (at least one), so that the load generator and the server under test
+/// each have half the machine.
+///
+/// On loopback the kernel work of a datagram is paid by whoever sends it,
+/// so the generator needs as much CPU as the server. One poller per CPU
+/// leaves a single-threaded server a share of a CPU while a server with
+/// more threads than that takes more of the machine: it "wins" by stealing
+/// CPU from the load generator, not by serving each request more cheaply
+/// (chapter 13 shows both runs side by side).
+pub fn default_poll_threads() -> usize {
+    let cpus = thread::available_parallelism().map_or(1, |n| n.get());
+    (cpus / 2).max(1)
 }
 
 /// Starts `threads` threads running `body(i, barrier)`, all released by
@@ -331,6 +365,7 @@ fn measure(runs: Vec<ClientRun>) -> Measurement {
         wrong,
         elapsed,
         latency: Latency::of(&mut all),
+        server_cpu: None,
     }
 }
 
@@ -715,6 +750,18 @@ impl Summary {
         Duration::from_secs_f64(secs)
     }
 
+    /// The median server CPU time per request over the repetitions that
+    /// measured it, or `None` when none did.
+    pub fn server_cpu_per_request(&self) -> Option<Duration> {
+        let mut micros: Vec<f64> = self
+            .runs
+            .iter()
+            .filter_map(Measurement::server_cpu_per_request)
+            .map(|d| d.as_secs_f64())
+            .collect();
+        (!micros.is_empty()).then(|| Duration::from_secs_f64(median(&mut micros)))
+    }
+
     /// Requests answered in all repetitions.
     pub fn requests(&self) -> u64 {
         self.runs.iter().map(|m| m.requests).sum()
@@ -724,6 +771,43 @@ impl Summary {
     pub fn failures(&self) -> u64 {
         self.runs.iter().map(Measurement::failures).sum()
     }
+}
+
+/// CPU time (user + system, all threads, including those that have
+/// ended) that process `pid` has used so far.
+///
+/// # Platform-specific behavior
+///
+/// Linux: read from `/proc/PID/stat` (fields 14 and 15, in clock ticks of
+/// `sysconf(_SC_CLK_TCK)`, usually 10 ms). Elsewhere, and when the file
+/// cannot be read or parsed: `None`.
+pub fn process_cpu_time(pid: u32) -> Option<Duration> {
+    if !cfg!(target_os = "linux") {
+        return None;
+    }
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces:
+    // count fields from after its closing parenthesis (field 3 onwards).
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    let mut fields = after_name.split_whitespace().skip(14 - 3);
+    let user: u64 = fields.next()?.parse().ok()?;
+    let system: u64 = fields.next()?.parse().ok()?;
+    let ticks_per_second = clock_ticks_per_second()?;
+    Some(Duration::from_secs_f64(
+        (user + system) as f64 / ticks_per_second as f64,
+    ))
+}
+
+#[cfg(unix)]
+fn clock_ticks_per_second() -> Option<u64> {
+    use nix::unistd::{sysconf, SysconfVar};
+    let ticks = sysconf(SysconfVar::CLK_TCK).ok()??;
+    u64::try_from(ticks).ok().filter(|&t| t > 0)
+}
+
+#[cfg(not(unix))]
+fn clock_ticks_per_second() -> Option<u64> {
+    None
 }
 
 /// The machine a measurement ran on, for the record next to the figures.

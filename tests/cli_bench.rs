@@ -12,7 +12,6 @@
 
 mod support;
 
-use std::net::SocketAddr;
 use std::process::Output;
 
 use rstest::rstest;
@@ -186,6 +185,76 @@ fn bench_plot_draws_an_svg_chart() {
     );
 }
 
+#[rstest]
+#[case::child_process_timed(&["--duration-s", "0.3"], cfg!(target_os = "linux"))]
+#[case::in_process_timed(&["--duration-s", "0.3", "--in-process"], false)]
+#[case::child_process_rounds(&["--rounds", "2"], false)]
+fn bench_reports_server_cpu_per_request_only_for_timed_runs_of_child_processes(
+    #[case] how: &[&str],
+    #[case] measured: bool,
+) {
+    let mut args = vec![
+        "bench",
+        "--model",
+        "single",
+        "--clients",
+        "2",
+        "--repeat",
+        "1",
+        "--json",
+    ];
+    args.extend(how);
+
+    let output = run(&args);
+
+    assert_success(&output);
+    let line = contender_line(&stdout_of(&output), "single");
+    let null = line.contains("\"server_cpu_us_per_request\": null,");
+    assert_eq!(
+        !null,
+        measured,
+        "the server's CPU time is read from /proc/PID/stat (Linux) in 10 ms ticks, so it is \
+         reported only for a server in its own process during a timed run; {how:?} should be \
+         {}: {line}",
+        if measured { "measured" } else { "null" }
+    );
+}
+
+#[rstest]
+#[case::three_pollers(&["--poll-threads", "3"], "\"poll_threads\": 3}")]
+#[case::more_pollers_than_clients(&["--poll-threads", "9"], "\"poll_threads\": 4}")]
+#[case::thread_per_client(&["--thread-per-client"], "\"poll_threads\": null}")]
+fn bench_json_says_how_many_threads_drove_the_clients(#[case] how: &[&str], #[case] says: &str) {
+    let mut args = vec![
+        "bench",
+        "--model",
+        "single",
+        "--clients",
+        "4",
+        "--rounds",
+        "1",
+        "--repeat",
+        "1",
+        "--json",
+    ];
+    args.extend(how);
+
+    let output = run(&args);
+
+    assert_success(&output);
+    let json = stdout_of(&output);
+    let says = if cfg!(unix) {
+        says
+    } else {
+        "\"poll_threads\": null}" // no poll(): one thread per client
+    };
+    assert!(
+        json.contains(says),
+        "how many threads drove the clients decides how much CPU the load takes from the \
+         server, so the report records it ({says}; never more pollers than clients):\n{json}"
+    );
+}
+
 // ANCHOR: bench_python
 #[test]
 fn bench_measures_the_python_threading_server_in_the_same_run() {
@@ -244,11 +313,10 @@ fn bench_bad_input_exits_2_with_one_clear_line(#[case] args: &[&str], #[case] sa
 
 #[test]
 fn bench_against_a_port_where_nothing_listens_exits_1_with_one_line() {
-    let vacant: SocketAddr = {
-        let sock = net::bind_loopback(Family::V4).expect("bind a socket to learn a free port");
-        sock.local_addr().expect("its address")
-    };
-    let to = vacant.to_string();
+    // Held (connected to itself) for the whole test: no other test's
+    // server can be given this port while bench knocks on it.
+    let vacant = net::closed_port(Family::V4).expect("a port where nothing receives");
+    let to = vacant.addr().to_string();
 
     let output = run(&["bench", "--to", &to, "--timeout-ms", "100", "--repeat", "1"]);
 

@@ -77,7 +77,7 @@ pub struct BenchArgs {
     /// One client thread per client, blocked in recv_from (the article's clients) instead of a few threads polling all client sockets; costs a context switch per request.
     #[arg(long)]
     pub thread_per_client: bool,
-    /// Threads that poll the client sockets (default 0: one per CPU).
+    /// Threads that poll the client sockets (default 0: half the CPUs, at least one, so the load generator and the server each get half the machine).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub poll_threads: usize,
     /// Print the report as JSON.
@@ -192,7 +192,7 @@ fn plan(args: &BenchArgs) -> Result<Plan, Failure> {
     }
     if args.poll_threads > 1000 {
         return Err(usage(format!(
-            "--poll-threads {} is out of range: give 0 (one per CPU) to 1000",
+            "--poll-threads {} is out of range: give 0 (half the CPUs) to 1000",
             args.poll_threads
         )));
     }
@@ -325,13 +325,38 @@ fn measure_once(contender: &Contender, plan: &Plan) -> Result<bench::Measurement
     let name = contender.name();
     bench::probe(server.addr, plan.load.timeout)
         .map_err(|e| Failure::Failed(format!("{name}: {e}")))?;
-    bench::run(server.addr, &plan.load).map_err(|e| Failure::Failed(format!("{name}: {e}")))
+    // The server's CPU time is read only around timed runs: it moves in
+    // 10 ms ticks, too coarse for 50 x 10 requests that last a few ms.
+    let timed = matches!(plan.load.length, Length::For(_));
+    let cpu_now = || {
+        server
+            .pid()
+            .filter(|_| timed)
+            .and_then(bench::process_cpu_time)
+    };
+    let cpu_before = cpu_now();
+    let mut measured =
+        bench::run(server.addr, &plan.load).map_err(|e| Failure::Failed(format!("{name}: {e}")))?;
+    measured.server_cpu = cpu_before
+        .zip(cpu_now())
+        .map(|(before, after)| after.saturating_sub(before));
+    Ok(measured)
 }
 
 /// A contender that is running; stopped (or killed) when dropped.
 struct Running {
     addr: SocketAddr,
-    _guard: Guard,
+    guard: Guard,
+}
+
+impl Running {
+    /// The server's process id, when it runs as a child process.
+    fn pid(&self) -> Option<u32> {
+        match &self.guard {
+            Guard::Child(child) => Some(child.child.id()),
+            _ => None,
+        }
+    }
 }
 
 /// What keeps a contender running: held only to be dropped (which stops
@@ -350,20 +375,20 @@ fn start(contender: &Contender, plan: &Plan) -> Result<Running, Failure> {
     let running = match contender {
         Contender::External { addr, .. } => Running {
             addr: *addr,
-            _guard: Guard::External,
+            guard: Guard::External,
         },
         Contender::Model(model) if plan.in_process => {
             let server = models::spawn(any, *model, plan.reply).map_err(setup)?;
             Running {
                 addr: server.local_addr(),
-                _guard: Guard::InProcess(server),
+                guard: Guard::InProcess(server),
             }
         }
         Contender::Bare if plan.in_process => {
             let server = bench::spawn_bare(any).map_err(setup)?;
             Running {
                 addr: server.local_addr(),
-                _guard: Guard::Bare(server),
+                guard: Guard::Bare(server),
             }
         }
         Contender::Model(model) => {
@@ -430,7 +455,7 @@ impl ChildServer {
             })?;
         Ok(Running {
             addr,
-            _guard: Guard::Child(server),
+            guard: Guard::Child(server),
         })
     }
 
@@ -469,7 +494,7 @@ impl ChildServer {
             if matches!(server.child.try_wait(), Ok(None)) {
                 return Ok(Running {
                     addr,
-                    _guard: Guard::Child(server),
+                    guard: Guard::Child(server),
                 });
             }
         }

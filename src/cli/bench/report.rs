@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use plotters::coord::ranged1d::SegmentValue;
 use plotters::prelude::*;
-use udp_lab::bench::{Latency, Length, Load, Machine, Summary};
+use udp_lab::bench::{self, Latency, Length, Load, Machine, Summary};
 
 /// A finished bench run.
 pub struct Report {
@@ -42,8 +42,40 @@ fn load_words(load: &Load) -> String {
         Length::For(d) => format!("{} s", d.as_secs_f64()),
     };
     format!(
-        "{} lock-step clients x {length}, {}-byte requests, every reply checked (content and source)",
-        load.clients, load.payload
+        "{} lock-step clients x {length} ({}), {}-byte requests, every reply checked (content and source)",
+        load.clients,
+        driver_words(load),
+        load.payload
+    )
+}
+
+/// How the clients were driven: it decides how much CPU the load takes.
+fn driver_words(load: &Load) -> String {
+    let Some(threads) = poll_threads(load) else {
+        return "one thread per client".to_string();
+    };
+    let s = if threads == 1 { "" } else { "s" };
+    format!("polled by {threads} thread{s}")
+}
+
+/// How many threads polled the client sockets, or `None` when each client
+/// had its own thread.
+fn poll_threads(load: &Load) -> Option<usize> {
+    if load.thread_per_client || cfg!(not(unix)) {
+        return None;
+    }
+    let threads = match load.poll_threads {
+        0 => bench::default_poll_threads(),
+        n => n,
+    };
+    Some(threads.min(load.clients))
+}
+
+/// `3.9 µs`: a server's CPU time per request, or `–` when not measured.
+fn cpu_words(s: &Summary) -> String {
+    s.server_cpu_per_request().map_or_else(
+        || "–".to_string(),
+        |d| format!("{:.1} µs", d.as_secs_f64() * 1e6),
     )
 }
 
@@ -67,6 +99,13 @@ impl Report {
             .filter(|r| *r > 0.0)
     }
 
+    /// Whether any contender's CPU time was measured (a column then).
+    fn has_cpu(&self) -> bool {
+        self.summaries
+            .iter()
+            .any(|s| s.server_cpu_per_request().is_some())
+    }
+
     /// `1.23x`: how many times `baseline` the rate of `s` is.
     fn ratio(s: &Summary, baseline: Option<f64>) -> Option<String> {
         baseline.map(|b| format!("{:.2}x", s.rate() / b))
@@ -82,15 +121,17 @@ impl Report {
             self.repeat
         );
         let _ = writeln!(out, "machine: {}", machine_words(&self.machine));
-        let _ = writeln!(
+        let cpu = self.has_cpu();
+        let _ = write!(
             out,
             "{:<22} {:>12} {:>21} {:>10} {:>10} {:>10} {:>10} {:>9}",
             "server", "requests/s", "min - max", "p50", "p90", "p99", "max", "failures"
         );
+        let _ = writeln!(out, "{}", if cpu { "  server CPU/request" } else { "" });
         for s in &self.summaries {
             let (low, high) = s.rate_range();
             let lat = |pick: fn(&Latency) -> Duration| ms(s.latency(pick));
-            let _ = writeln!(
+            let _ = write!(
                 out,
                 "{:<22} {:>12} {:>21} {:>10} {:>10} {:>10} {:>10} {:>9}",
                 s.name,
@@ -101,6 +142,15 @@ impl Report {
                 lat(|l| l.p99),
                 lat(|l| l.max),
                 s.failures()
+            );
+            let _ = writeln!(
+                out,
+                "{}",
+                if cpu {
+                    format!("  {:>19}", cpu_words(s))
+                } else {
+                    String::new()
+                }
             );
         }
         out
@@ -114,6 +164,8 @@ impl Report {
         head.extend(bare.map(|_| "vs bare"));
         head.extend(python.map(|_| "vs Python"));
         head.extend(["p50", "p90", "p99", "max", "failures"]);
+        let cpu = self.has_cpu();
+        head.extend(cpu.then_some("server CPU/request"));
         let mut out = format!("| {} |\n", head.join(" | "));
         let align: Vec<&str> = head
             .iter()
@@ -137,6 +189,7 @@ impl Report {
                 ms(s.latency(|l| l.max)),
                 s.failures().to_string(),
             ]);
+            row.extend(cpu.then(|| cpu_words(s)));
             let _ = writeln!(out, "| {} |", row.join(" | "));
         }
         let _ = writeln!(
@@ -160,7 +213,7 @@ impl Report {
         let m = &self.machine;
         format!(
             "{{\n  \"command\": {},\n  \"machine\": {{\"cpu\": {}, \"cpus\": {}, \"os\": {}, \"load_average\": {}}},\n  \
-             \"load\": {{\"clients\": {}, {length}, \"payload\": {}, \"timeout_ms\": {}}},\n  \"repeat\": {},\n  \
+             \"load\": {{\"clients\": {}, {length}, \"payload\": {}, \"timeout_ms\": {}, \"poll_threads\": {}}},\n  \"repeat\": {},\n  \
              \"contenders\": [\n    {}\n  ]\n}}\n",
             json_string(&self.command),
             json_string(&m.cpu),
@@ -170,6 +223,7 @@ impl Report {
             self.load.clients,
             self.load.payload,
             self.load.timeout.as_millis(),
+            poll_threads(&self.load).map_or_else(|| "null".to_string(), |n| n.to_string()),
             self.repeat,
             contenders.join(",\n    ")
         )
@@ -178,6 +232,11 @@ impl Report {
 
 fn micros(d: Duration) -> String {
     format!("{:.1}", d.as_secs_f64() * 1e6)
+}
+
+/// A server's CPU time per request in µs, or `null` when not measured.
+fn cpu_json(d: Option<Duration>) -> String {
+    d.map_or_else(|| "null".to_string(), micros)
 }
 
 fn latency_json(l: &Latency) -> String {
@@ -203,19 +262,21 @@ fn summary_json(s: &Summary) -> String {
         .iter()
         .map(|m| {
             format!(
-                "{{\"requests\": {}, \"timeouts\": {}, \"wrong\": {}, \"elapsed_s\": {:.6}, \"requests_per_s\": {:.1}, {}}}",
+                "{{\"requests\": {}, \"timeouts\": {}, \"wrong\": {}, \"elapsed_s\": {:.6}, \"requests_per_s\": {:.1}, {}, \
+                 \"server_cpu_us_per_request\": {}}}",
                 m.requests,
                 m.timeouts,
                 m.wrong,
                 m.elapsed.as_secs_f64(),
                 m.rate(),
-                latency_json(&m.latency)
+                latency_json(&m.latency),
+                cpu_json(m.server_cpu_per_request())
             )
         })
         .collect();
     format!(
         "{{\"name\": {}, \"requests\": {}, \"failures\": {}, \"requests_per_s\": {:.1}, \"min_requests_per_s\": {:.1}, \
-         \"max_requests_per_s\": {:.1}, {}, \"runs\": [{}]}}",
+         \"max_requests_per_s\": {:.1}, {}, \"server_cpu_us_per_request\": {}, \"runs\": [{}]}}",
         json_string(&s.name),
         s.requests(),
         s.failures(),
@@ -223,6 +284,7 @@ fn summary_json(s: &Summary) -> String {
         low,
         high,
         latency_json(&median),
+        cpu_json(s.server_cpu_per_request()),
         runs.join(", ")
     )
 }
