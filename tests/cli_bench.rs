@@ -42,6 +42,27 @@ fn assert_all_answered(json: &str, name: &str, requests: usize) {
     );
 }
 
+/// Runs bench once against the `single` model with `clients` clients and
+/// the options `how`, asserts it succeeded, and returns its JSON report.
+#[track_caller]
+fn bench_single_json(clients: usize, how: &[&str]) -> String {
+    let clients = clients.to_string();
+    let mut args = vec![
+        "bench",
+        "--model",
+        "single",
+        "--clients",
+        &clients,
+        "--repeat",
+        "1",
+        "--json",
+    ];
+    args.extend(how);
+    let output = run(&args);
+    assert_success(&output);
+    stdout_of(&output)
+}
+
 /// Asserts a run exited 0; shows stderr otherwise.
 #[track_caller]
 fn assert_success(output: &Output) {
@@ -193,22 +214,9 @@ fn bench_reports_server_cpu_per_request_only_for_timed_runs_of_child_processes(
     #[case] how: &[&str],
     #[case] measured: bool,
 ) {
-    let mut args = vec![
-        "bench",
-        "--model",
-        "single",
-        "--clients",
-        "2",
-        "--repeat",
-        "1",
-        "--json",
-    ];
-    args.extend(how);
+    let json = bench_single_json(2, how);
 
-    let output = run(&args);
-
-    assert_success(&output);
-    let line = contender_line(&stdout_of(&output), "single");
+    let line = contender_line(&json, "single");
     let null = line.contains("\"server_cpu_us_per_request\": null,");
     assert_eq!(
         !null,
@@ -225,24 +233,8 @@ fn bench_reports_server_cpu_per_request_only_for_timed_runs_of_child_processes(
 #[case::more_pollers_than_clients(&["--poll-threads", "9"], "\"poll_threads\": 4}")]
 #[case::thread_per_client(&["--thread-per-client"], "\"poll_threads\": null}")]
 fn bench_json_says_how_many_threads_drove_the_clients(#[case] how: &[&str], #[case] says: &str) {
-    let mut args = vec![
-        "bench",
-        "--model",
-        "single",
-        "--clients",
-        "4",
-        "--rounds",
-        "1",
-        "--repeat",
-        "1",
-        "--json",
-    ];
-    args.extend(how);
+    let json = bench_single_json(4, &[["--rounds", "1"].as_slice(), how].concat());
 
-    let output = run(&args);
-
-    assert_success(&output);
-    let json = stdout_of(&output);
     let says = if cfg!(unix) {
         says
     } else {
