@@ -206,6 +206,37 @@ fn bench_plot_draws_an_svg_chart() {
     );
 }
 
+#[test]
+fn bench_plot_title_says_how_the_clients_were_driven() {
+    let path =
+        std::env::temp_dir().join(format!("udp-lab-bench-driver-{}.svg", std::process::id()));
+    let file = path.to_str().expect("a UTF-8 temp path");
+
+    let output = run(&[
+        "bench",
+        "--model",
+        "single",
+        "--clients",
+        "2",
+        "--rounds",
+        "1",
+        "--repeat",
+        "1",
+        "--thread-per-client",
+        "--plot",
+        file,
+    ]);
+
+    assert_success(&output);
+    let svg = std::fs::read_to_string(&path).expect("bench --plot wrote the file");
+    let _ = std::fs::remove_file(&path);
+    assert!(
+        svg.contains("one thread per client"),
+        "the chart's title names the driver (here --thread-per-client), because the \
+         driver decides how much CPU is left for the server; the title said none of it"
+    );
+}
+
 #[rstest]
 #[case::child_process_timed(&["--duration-s", "0.3"], cfg!(target_os = "linux"))]
 #[case::in_process_timed(&["--duration-s", "0.3", "--in-process"], false)]

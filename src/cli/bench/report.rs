@@ -355,11 +355,18 @@ pub fn plot(report: &Report, path: &Path) -> Result<(), String> {
     root.present().map_err(|e| e.to_string())
 }
 
+/// The load in a chart title: size, length and how the clients were driven
+/// (the driver decides how much CPU is left for the server).
 fn short_load(load: &Load) -> String {
-    match load.length {
-        Length::Rounds(n) => format!("{} clients x {n} rounds", load.clients),
-        Length::For(d) => format!("{} clients x {} s", load.clients, d.as_secs_f64()),
-    }
+    let length = match load.length {
+        Length::Rounds(n) => format!("{n} rounds"),
+        Length::For(d) => format!("{} s", d.as_secs_f64()),
+    };
+    format!(
+        "{} clients x {length}, {}",
+        load.clients,
+        driver_words(load)
+    )
 }
 
 /// One horizontal bar chart: a bar per contender at its value, a whisker
