@@ -178,12 +178,13 @@ fn bench_markdown_prints_one_row_per_contender_and_how_to_reproduce_it() {
     );
 }
 
-#[test]
-fn bench_plot_draws_an_svg_chart() {
-    let path = std::env::temp_dir().join(format!("udp-lab-bench-{}.svg", std::process::id()));
+/// Runs a tiny bench on the single model with `--plot` into a file of its
+/// own (`name` keeps parallel tests apart) and returns the SVG it wrote.
+fn bench_plot_svg(name: &str, extra: &[&str]) -> String {
+    let path =
+        std::env::temp_dir().join(format!("udp-lab-bench-{name}-{}.svg", std::process::id()));
     let file = path.to_str().expect("a UTF-8 temp path");
-
-    let output = run(&[
+    let mut args = vec![
         "bench",
         "--model",
         "single",
@@ -193,13 +194,22 @@ fn bench_plot_draws_an_svg_chart() {
         "1",
         "--repeat",
         "1",
-        "--plot",
-        file,
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["--plot", file]);
+
+    let output = run(&args);
 
     assert_success(&output);
     let svg = std::fs::read_to_string(&path).expect("bench --plot wrote the file");
     let _ = std::fs::remove_file(&path);
+    svg
+}
+
+#[test]
+fn bench_plot_draws_an_svg_chart() {
+    let svg = bench_plot_svg("chart", &[]);
+
     assert!(
         svg.contains("<svg") && svg.contains("single"),
         "--plot FILE writes an SVG chart naming each contender"
@@ -208,28 +218,8 @@ fn bench_plot_draws_an_svg_chart() {
 
 #[test]
 fn bench_plot_title_says_how_the_clients_were_driven() {
-    let path =
-        std::env::temp_dir().join(format!("udp-lab-bench-driver-{}.svg", std::process::id()));
-    let file = path.to_str().expect("a UTF-8 temp path");
+    let svg = bench_plot_svg("driver", &["--thread-per-client"]);
 
-    let output = run(&[
-        "bench",
-        "--model",
-        "single",
-        "--clients",
-        "2",
-        "--rounds",
-        "1",
-        "--repeat",
-        "1",
-        "--thread-per-client",
-        "--plot",
-        file,
-    ]);
-
-    assert_success(&output);
-    let svg = std::fs::read_to_string(&path).expect("bench --plot wrote the file");
-    let _ = std::fs::remove_file(&path);
     assert!(
         svg.contains("one thread per client"),
         "the chart's title names the driver (here --thread-per-client), because the \

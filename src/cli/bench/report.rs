@@ -37,16 +37,21 @@ fn ms(d: Duration) -> String {
 }
 
 fn load_words(load: &Load) -> String {
-    let length = match load.length {
-        Length::Rounds(n) => format!("{n} rounds"),
-        Length::For(d) => format!("{} s", d.as_secs_f64()),
-    };
+    let length = length_words(load);
     format!(
         "{} lock-step clients x {length} ({}), {}-byte requests, every reply checked (content and source)",
         load.clients,
         driver_words(load),
         load.payload
     )
+}
+
+/// How long the load lasted: "10 rounds" or "3 s".
+fn length_words(load: &Load) -> String {
+    match load.length {
+        Length::Rounds(n) => format!("{n} rounds"),
+        Length::For(d) => format!("{} s", d.as_secs_f64()),
+    }
 }
 
 /// How the clients were driven: it decides how much CPU the load takes.
@@ -358,10 +363,7 @@ pub fn plot(report: &Report, path: &Path) -> Result<(), String> {
 /// The load in a chart title: size, length and how the clients were driven
 /// (the driver decides how much CPU is left for the server).
 fn short_load(load: &Load) -> String {
-    let length = match load.length {
-        Length::Rounds(n) => format!("{n} rounds"),
-        Length::For(d) => format!("{} s", d.as_secs_f64()),
-    };
+    let length = length_words(load);
     format!(
         "{} clients x {length}, {}",
         load.clients,
