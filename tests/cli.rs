@@ -300,6 +300,7 @@ fn send_to_a_port_where_nothing_listens_exits_1_after_its_timeout() {
 #[rstest]
 #[case::no_port(&["send", "--to", "127.0.0.1", "hi"])]
 #[case::not_an_address(&["send", "--to", "not-an-address", "hi"])]
+// 99999 is past the last port (65535): an address that cannot exist, never bound.
 #[case::port_out_of_range(&["send", "--to", "127.0.0.1:99999", "hi"])]
 #[case::serve_bind_garbage(&["serve", "--bind", "garbage"])]
 fn bad_address_exits_2_with_one_line_and_no_panic(#[case] args: &[&str]) {

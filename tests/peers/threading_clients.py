@@ -2,13 +2,17 @@
 # request/reply rounds "<thread name> [n]", checking that each reply contains the request
 # upper-cased. Differences from the article: arguments, IPv6 when HOST contains ':', a 2-second
 # timeout per reply, and exit code 1 when any reply is missing or wrong.
-# Usage: python3 threading_clients.py [HOST] [PORT] [THREADS] [ROUNDS]
+# Usage: python3 threading_clients.py HOST PORT [THREADS] [ROUNDS]   (defaults 50 10)
 import socket
 import sys
 from threading import Thread, current_thread
 
-host = sys.argv[1] if len(sys.argv) > 1 else '127.0.0.1'
-port = int(sys.argv[2]) if len(sys.argv) > 2 else 8080
+if len(sys.argv) < 3:
+    # No default server port (the article has a fixed one): the server's first line names its port.
+    print('usage: python3 threading_clients.py HOST PORT [THREADS] [ROUNDS]', file=sys.stderr)
+    sys.exit(2)
+host = sys.argv[1]
+port = int(sys.argv[2])
 threads = int(sys.argv[3]) if len(sys.argv) > 3 else 50
 rounds = int(sys.argv[4]) if len(sys.argv) > 4 else 10
 family = socket.AF_INET6 if ':' in host else socket.AF_INET

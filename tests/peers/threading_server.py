@@ -2,7 +2,8 @@
 # one thread per datagram, replying "<thread name> [<UPPER-CASED DATA>]".
 # Differences from the article, each for testing: HOST/PORT arguments (port 0 = the OS chooses),
 # IPv6 when HOST contains ':', and a first line "listening on HOST:PORT".
-# Usage: python3 threading_server.py [HOST] [PORT]
+# Usage: python3 threading_server.py [HOST] [PORT]   (defaults 127.0.0.1 0: the OS chooses the
+# port, the first line names it; the article's fixed port is no default here: tests never use one)
 import socket
 import socketserver
 import sys
@@ -22,7 +23,7 @@ class Server6(socketserver.ThreadingUDPServer):
 
 if __name__ == '__main__':
     host = sys.argv[1] if len(sys.argv) > 1 else '127.0.0.1'
-    port = int(sys.argv[2]) if len(sys.argv) > 2 else 8080
+    port = int(sys.argv[2]) if len(sys.argv) > 2 else 0
     cls = Server6 if ':' in host else socketserver.ThreadingUDPServer
     server = cls((host, port), MyUdpHandler)
     name = server.server_address
