@@ -149,6 +149,32 @@ pub fn reachable(addr: SocketAddr) -> SocketAddr {
     }
 }
 
+/// A UDP socket from which `peer` is reached, on a port the OS chooses,
+/// with a read timeout of [`DEFAULT_TIMEOUT`]: bound to the loopback of
+/// `peer`'s family when `peer` is on loopback (so the replies come back
+/// over loopback, as to the article's client), to every address of that
+/// family otherwise (so the OS picks the route).
+///
+/// `udp-lab send` and `ping` make their client socket with it, and the
+/// relay its socket toward the server.
+///
+/// ```
+/// let sock = udp_lab::net::bind_toward("127.0.0.1:8080".parse().unwrap())?;
+/// assert!(sock.local_addr()?.ip().is_loopback(), "a loopback peer, a loopback socket");
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn bind_toward(peer: SocketAddr) -> io::Result<UdpSocket> {
+    let family = Family::of(&peer);
+    if peer.ip().is_loopback() {
+        return bind_loopback(family);
+    }
+    let every_address = match family {
+        Family::V4 => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        Family::V6 => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+    };
+    bind(SocketAddr::new(every_address, 0))
+}
+
 /// A loopback address where nobody receives: what a datagram sent to a
 /// server that is not running meets. See [`closed_port`].
 #[derive(Debug)]

@@ -13,8 +13,11 @@ use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::Duration;
 
-/// The largest datagram a socket can receive: 65535 minus the 8-byte UDP
-/// header. A buffer this size never truncates.
+/// A receive-buffer size large enough for any UDP payload: 65535 bytes,
+/// the most the 16-bit length fields of IP and UDP can count. The largest
+/// payload really sent is a little smaller (65507 B over IPv4, 65527 B over
+/// IPv6: [`Family::max_payload`](crate::net::Family::max_payload)), so a
+/// receive into a buffer this size never truncates.
 pub const MAX_DATAGRAM: usize = 65_535;
 
 /// One received datagram: its payload and who sent it.

@@ -18,9 +18,9 @@ use std::sync::mpsc;
 use std::thread;
 
 use rstest::rstest;
+use udp_lab::lab::server::{self, Reply};
 use udp_lab::net::{self, Family, DEFAULT_TIMEOUT};
 use udp_lab::recv;
-use udp_lab::server::{self, Reply};
 
 // ANCHOR: upper_case_reply
 #[rstest]

@@ -14,9 +14,9 @@ use std::io::{Read, Write};
 use std::net::Shutdown;
 
 use rstest::rstest;
+use udp_lab::lab::server::{self, Reply};
 use udp_lab::net::{self, Family};
 use udp_lab::recv;
-use udp_lab::server::{self, Reply};
 use udp_lab::tcp;
 
 // ANCHOR: empty_datagram_round_trip

@@ -24,9 +24,9 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 
 use rstest::rstest;
+use udp_lab::lab::server::{self, Reply};
 use udp_lab::net::{self, Family};
 use udp_lab::recv::{self, Datagram};
-use udp_lab::server::{self, Reply};
 
 /// The article's load: 50 client threads ...
 const CLIENTS: usize = 50;

@@ -15,10 +15,10 @@ use std::net::{SocketAddr, UdpSocket};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestRunner};
 use rstest::rstest;
+use udp_lab::lab::server::{self, Reply};
 use udp_lab::limits;
 use udp_lab::net::{self, Family};
 use udp_lab::recv;
-use udp_lab::server::{self, Reply};
 use udp_lab::tune;
 
 /// Socket buffers big enough for the largest datagram on every OS: macOS

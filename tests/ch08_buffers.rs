@@ -15,7 +15,7 @@ use std::io;
 use std::net::{SocketAddr, UdpSocket};
 
 use rstest::rstest;
-use udp_lab::buffers::{self, Blast, Overflow};
+use udp_lab::lab::buffers::{self, Blast, Overflow};
 use udp_lab::limits;
 use udp_lab::net::{self, Family};
 use udp_lab::tune::{self, Tuning};

@@ -2,7 +2,7 @@
 //!
 //! Claim: UDP is "unreliable / best effort" (the article): datagrams can be
 //! lost, duplicated and reordered on the way, and UDP itself never notices.
-//! Loopback loses nothing, so udp-lab's relay (`udp_lab::relay`) does it on
+//! Loopback loses nothing, so udp-lab's relay (`udp_lab::lab::relay`) does it on
 //! purpose, deterministically: a seed decides the fate of every datagram, so
 //! every test here knows in advance exactly what must arrive.
 //!
@@ -21,10 +21,10 @@ use std::time::{Duration, Instant};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use rstest::rstest;
+use udp_lab::lab::relay::{self, Direction, Impairments, Links, Packet, Plan, RelayStats};
+use udp_lab::lab::server::{self, Reply};
 use udp_lab::net::{self, Family};
 use udp_lab::recv;
-use udp_lab::relay::{self, Direction, Impairments, Links, Packet, Plan, RelayStats};
-use udp_lab::server::{self, Reply};
 
 /// Long enough that no held datagram is released by the clock during a
 /// test: held datagrams leave only when overtaken, or at shutdown. That is

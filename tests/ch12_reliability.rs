@@ -4,7 +4,7 @@
 //! sends and never learns what arrived. Reliability is built on top, by the
 //! application: sequence numbers, timeouts, retries with backoff, duplicate
 //! and stale rejection, acknowledgements, and end-to-end checks. This file
-//! drives udp-lab's own versions (`udp_lab::reliable`) through the seeded
+//! drives udp-lab's own versions (`udp_lab::lab::reliable`) through the seeded
 //! relay of chapter 11 (20% loss, duplication, reordering) and proves that
 //! what arrives is right, whatever the clock does.
 //!
@@ -23,14 +23,14 @@ use std::thread;
 use std::time::Duration;
 
 use rstest::rstest;
-use udp_lab::net::{self, Family, DEFAULT_TIMEOUT};
-use udp_lab::recv;
-use udp_lab::relay::{self, Direction, Impairments, Links, Plan};
-use udp_lab::reliable::{
+use udp_lab::lab::relay::{self, Direction, Impairments, Links, Plan};
+use udp_lab::lab::reliable::{
     self, Client, Integrity, PingSettings, ReceiverStats, RetryPolicy, StopAndWait, StreamReceiver,
     Unchecked,
 };
-use udp_lab::server::{self, Reply};
+use udp_lab::lab::server::{self, Reply};
+use udp_lab::net::{self, Family, DEFAULT_TIMEOUT};
+use udp_lab::recv;
 
 /// The course's bad network, both ways: 20% loss, 5% duplication, and 20%
 /// of datagrams held back until up to 4 later ones overtake them (30 ms at

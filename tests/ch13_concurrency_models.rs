@@ -22,11 +22,11 @@ use std::sync::{mpsc, Arc, Barrier};
 use std::thread;
 
 use rstest::rstest;
-use udp_lab::bench::{self, Length, Load};
-use udp_lab::models::{self, Model, ServerConfig};
+use udp_lab::lab::load::{self, Length, Load};
+use udp_lab::lab::server::models::{self, Model, ServerConfig};
+use udp_lab::lab::server::{self, Reply, ServerHandle};
 use udp_lab::net::{self, Family, DEFAULT_TIMEOUT};
 use udp_lab::recv::{self, Datagram};
-use udp_lab::server::{self, Reply, ServerHandle};
 use udp_lab::tune::{self, Tuning};
 
 /// The article's load: 50 client threads x 10 messages.
@@ -439,7 +439,7 @@ fn bench_counts_a_wrong_reply_and_never_takes_it_for_the_answer(#[case] thread_p
         ..Load::default()
     };
 
-    let run = bench::run(decoy, &load).expect("the load runs");
+    let run = load::run(decoy, &load).expect("the load runs");
 
     assert_eq!(
         (run.requests, run.wrong, run.timeouts),

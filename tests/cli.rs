@@ -19,9 +19,9 @@ use std::time::{Duration, Instant};
 
 use rstest::rstest;
 use support::cli::{run, stderr_of, stdout_of, Running};
+use udp_lab::lab::server::{self, Reply};
 use udp_lab::net::{self, Family};
 use udp_lab::recv;
-use udp_lab::server::{self, Reply};
 
 /// `udp-lab serve` on a family's loopback address, port 0.
 struct Serve;

@@ -16,9 +16,9 @@ use std::process::Output;
 
 use rstest::rstest;
 use support::cli::{run, stderr_of, stdout_of};
-use udp_lab::models::{self, Model};
+use udp_lab::lab::server::models::{self, Model};
+use udp_lab::lab::server::Reply;
 use udp_lab::net::{self, Family};
-use udp_lab::server::Reply;
 
 /// The JSON line of contender `name` (bench writes one line per contender).
 #[track_caller]

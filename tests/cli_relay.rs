@@ -15,9 +15,9 @@ use std::process::ExitStatus;
 
 use rstest::rstest;
 use support::cli::{run, Running};
+use udp_lab::lab::server::{self, Reply};
 use udp_lab::net::{self, Family};
 use udp_lab::recv;
-use udp_lab::server::{self, Reply};
 
 impl Running {
     /// Sends SIGTERM; returns the exit status and the lines printed until stdout closed.

@@ -10,27 +10,33 @@
 //!
 //! Each contender is started fresh for each repetition (a `udp-lab serve
 //! --model M --quiet` child process, `--in-process` for threads of this
-//! process), proved to answer, measured with [`udp_lab::bench::run`], and
+//! process), proved to answer, measured with [`udp_lab::lab::load::run`], and
 //! stopped. Repetitions are interleaved (`a b c`, `b c a`, `c a b`, ...), so a
 //! slow minute of the machine hurts every contender alike; the report gives
 //! medians and the spread. Progress goes to stderr, the report to stdout.
 //! Exit codes: 0 every request answered, 1 some request failed, 2 bad input.
 
+mod bare;
+mod machine;
 mod report;
+mod summary;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::AtomicBool;
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use udp_lab::bench::{self, BareServer, Length, Load, Machine, Summary};
-use udp_lab::models::{self, Model};
+use udp_lab::lab::load::{self, Length, Load, Measurement};
+use udp_lab::lab::server::models::{self, Model};
+use udp_lab::lab::server::{Reply, ServerHandle};
 use udp_lab::net::{self, Family};
-use udp_lab::server::{Reply, ServerHandle};
+
+use bare::BareServer;
+use machine::Machine;
+use summary::Summary;
 
 use super::send::resolve;
 use super::{Failure, Outcome};
@@ -135,7 +141,7 @@ struct Plan {
 /// Runs `udp-lab bench`.
 pub fn run(args: &BenchArgs) -> Outcome {
     if let Some(bind) = &args.serve_bare {
-        return serve_bare(bind);
+        return bare::serve_as_process(bind);
     }
     let plan = plan(args)?;
     let machine = Machine::this();
@@ -199,15 +205,10 @@ fn plan(args: &BenchArgs) -> Result<Plan, Failure> {
     if args.timeout_ms == 0 {
         return Err(usage("--timeout-ms must be at least 1".to_string()));
     }
-    let reply = match args.reply.as_str() {
-        "upper" => Reply::Upper,
-        "threaded" => Reply::Threaded,
-        other => {
-            return Err(usage(format!(
-                "--reply {other:?} is not a reply style: expected upper or threaded"
-            )))
-        }
-    };
+    let reply: Reply = args
+        .reply
+        .parse()
+        .map_err(|e: String| usage(format!("--reply: {e}")))?;
     let contenders = contenders(args)?;
     Ok(Plan {
         contenders,
@@ -320,10 +321,10 @@ fn race(plan: &Plan) -> Result<Vec<Summary>, Failure> {
 }
 
 /// Starts `contender`, proves it answers, measures it, stops it.
-fn measure_once(contender: &Contender, plan: &Plan) -> Result<bench::Measurement, Failure> {
+fn measure_once(contender: &Contender, plan: &Plan) -> Result<Measurement, Failure> {
     let server = start(contender, plan)?;
     let name = contender.name();
-    bench::probe(server.addr, plan.load.timeout)
+    load::probe(server.addr, plan.load.timeout)
         .map_err(|e| Failure::Failed(format!("{name}: {e}")))?;
     // The server's CPU time is read only around timed runs: it moves in
     // 10 ms ticks, too coarse for 50 x 10 requests that last a few ms.
@@ -332,11 +333,11 @@ fn measure_once(contender: &Contender, plan: &Plan) -> Result<bench::Measurement
         server
             .pid()
             .filter(|_| timed)
-            .and_then(bench::process_cpu_time)
+            .and_then(machine::process_cpu_time)
     };
     let cpu_before = cpu_now();
     let mut measured =
-        bench::run(server.addr, &plan.load).map_err(|e| Failure::Failed(format!("{name}: {e}")))?;
+        load::run(server.addr, &plan.load).map_err(|e| Failure::Failed(format!("{name}: {e}")))?;
     measured.server_cpu = cpu_before
         .zip(cpu_now())
         .map(|(before, after)| after.saturating_sub(before));
@@ -385,29 +386,22 @@ fn start(contender: &Contender, plan: &Plan) -> Result<Running, Failure> {
             }
         }
         Contender::Bare if plan.in_process => {
-            let server = bench::spawn_bare(any).map_err(setup)?;
+            let server = BareServer::spawn(any).map_err(setup)?;
             Running {
                 addr: server.local_addr(),
                 guard: Guard::Bare(server),
             }
         }
-        Contender::Model(model) => {
-            let reply = if plan.reply == Reply::Upper {
-                "upper"
-            } else {
-                "threaded"
-            };
-            ChildServer::udp_lab(&[
-                "serve",
-                "--bind",
-                "127.0.0.1:0",
-                "--quiet",
-                "--model",
-                model.name(),
-                "--reply",
-                reply,
-            ])?
-        }
+        Contender::Model(model) => ChildServer::udp_lab(&[
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--quiet",
+            "--model",
+            model.name(),
+            "--reply",
+            plan.reply.name(),
+        ])?,
         Contender::Bare => ChildServer::udp_lab(&["bench", "--serve-bare", "127.0.0.1:0"])?,
         Contender::Python(path) => ChildServer::python(path)?,
     };
@@ -480,7 +474,7 @@ impl ChildServer {
             let mut server = ChildServer { child };
             let addr = SocketAddr::from(([127, 0, 0, 1], port));
             let began = Instant::now();
-            while bench::probe(addr, Duration::from_millis(100)).is_err() {
+            while load::probe(addr, Duration::from_millis(100)).is_err() {
                 if !matches!(server.child.try_wait(), Ok(None)) {
                     break; // it exited: most likely the port was taken meanwhile
                 }
@@ -519,18 +513,6 @@ fn first_line(child: &mut Child) -> Option<String> {
         .ok()
         .flatten()
         .and_then(Result::ok)
-}
-
-/// `--serve-bare ADDR`: the bare loop as a process, until it is killed.
-fn serve_bare(bind: &str) -> Outcome {
-    let bind = resolve("--serve-bare", bind)?;
-    let sock =
-        net::bind(bind).map_err(|e| Failure::Usage(format!("cannot serve on {bind}: {e}")))?;
-    sock.set_read_timeout(None)?;
-    println!("listening on {}", sock.local_addr()?);
-    let never = AtomicBool::new(false);
-    bench::serve_bare(&sock, &never);
-    Ok(())
 }
 
 /// This command as typed, for the report (`udp-lab bench --model all ...`).

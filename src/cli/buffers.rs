@@ -12,7 +12,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use plotters::prelude::*;
-use udp_lab::buffers::{self, Blast, Overflow};
+use udp_lab::lab::buffers::{self, Blast, Overflow};
 use udp_lab::net::{self, Family};
 
 use super::{Failure, Outcome};

@@ -1,7 +1,14 @@
-//! The subcommands of `udp-lab`, one file each, and how their outcome
-//! becomes an exit code.
+//! The subcommands of `udp-lab`, one file each, how their outcome becomes
+//! an exit code, and how a library enum becomes a command-line choice.
+//!
+//! This is the top of the crate's dependency order: the command line uses
+//! the lab tier (`udp_lab::lab`) and the socket tier; the library never
+//! uses the command line (no clap outside `src/cli/` and `src/main.rs`).
+//! `book.rs` is maintainer plumbing (the book's code regions and the
+//! exercises), shared with `tests/docs_sync.rs`, not library code.
 
 pub mod bench;
+pub mod book;
 pub mod buffers;
 pub mod exercises;
 pub mod ping;
@@ -11,11 +18,12 @@ pub mod serve;
 pub mod tour;
 
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::str::FromStr;
 use std::sync::mpsc;
 
-use udp_lab::net::{self, Family};
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 
 /// How a subcommand ended.
 pub enum Failure {
@@ -77,17 +85,23 @@ pub fn bind_failure(doing: &str, bind: SocketAddr, err: &io::Error) -> Failure {
     Failure::Usage(format!("cannot {doing} on {bind}: {err}{hint}"))
 }
 
-/// A client socket of the destination's family, on a port the OS chooses:
-/// on loopback when the destination is local (as the article's client,
-/// whose replies come back over loopback), on every address otherwise.
-pub fn bind_client_for(to: SocketAddr) -> io::Result<UdpSocket> {
-    let family = Family::of(&to);
-    if to.ip().is_loopback() {
-        return net::bind_loopback(family);
-    }
-    let any = match family {
-        Family::V4 => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-        Family::V6 => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
-    };
-    net::bind(SocketAddr::new(any, 0))
+/// A clap value parser for one of the library's named enums (such as
+/// [`Reply`](udp_lab::lab::server::Reply) and
+/// [`Model`](udp_lab::lab::server::models::Model)): `choices` are each
+/// value's name (as the enum displays it) with a help line, and the chosen
+/// name is parsed back with the enum's `FromStr`. A bad value gets clap's
+/// usual error listing the possible values (exit code 2).
+pub fn choice<T>(
+    choices: impl IntoIterator<Item = (&'static str, &'static str)>,
+) -> impl TypedValueParser<Value = T>
+where
+    T: FromStr + Clone + Send + Sync + 'static,
+{
+    let names = choices
+        .into_iter()
+        .map(|(name, help)| PossibleValue::new(name).help(help));
+    PossibleValuesParser::new(names).map(|name| match name.parse::<T>() {
+        Ok(value) => value,
+        Err(_) => unreachable!("clap accepted {name:?}, one of the enum's own names"),
+    })
 }

@@ -20,10 +20,11 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use udp_lab::reliable::{self, PingReport, PingResult, PingSettings};
+use udp_lab::lab::reliable::{self, PingReport, PingResult, PingSettings};
+use udp_lab::net;
 
 use super::send::{resolve, say};
-use super::{bind_client_for, Failure, Outcome};
+use super::{Failure, Outcome};
 
 /// Arguments of `udp-lab ping`.
 #[derive(clap::Args)]
@@ -50,7 +51,7 @@ pub fn run(args: &PingArgs) -> Outcome {
         timeout: Duration::from_millis(args.timeout_ms),
         interval: Duration::from_millis(args.interval_ms),
     };
-    let sock = bind_client_for(to)?;
+    let sock = net::bind_toward(to)?;
     say(&format!(
         "pinging {to} from {}: {} pings, each waiting {} ms",
         sock.local_addr()?,

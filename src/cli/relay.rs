@@ -17,7 +17,7 @@
 
 use std::time::Duration;
 
-use udp_lab::relay::{self, Impairments, Links, RelayStats, DEFAULT_HOLD};
+use udp_lab::lab::relay::{self, Impairments, Links, RelayStats, DEFAULT_HOLD};
 
 use super::send::{resolve, say};
 use super::{bind_failure, stop_signal, Failure, Outcome};

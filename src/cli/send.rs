@@ -28,7 +28,7 @@ use std::time::Duration;
 use udp_lab::net;
 use udp_lab::recv;
 
-use super::{bind_client_for, Failure, Outcome};
+use super::{Failure, Outcome};
 
 /// How long `send` waits for each reply unless told otherwise: the article's
 /// clients (with the timeout udp-lab adds to them) wait 2 seconds too.
@@ -53,7 +53,7 @@ pub struct SendArgs {
 pub fn run(args: &SendArgs) -> Outcome {
     let to = resolve("--to", &args.to)?;
     let timeout = Duration::from_millis(args.timeout_ms);
-    let sock = bind_client_for(to)?;
+    let sock = net::bind_toward(to)?;
     sock.set_read_timeout(Some(timeout))
         .map_err(|e| net::context(e, "setting the reply timeout"))?;
     say(&format!("sending from {} to {to}", sock.local_addr()?));

@@ -17,11 +17,11 @@
 
 use std::sync::Arc;
 
-use udp_lab::models::{self, Model, ServerConfig};
-use udp_lab::server::{Observer, Reply, Served, ServerStats};
+use udp_lab::lab::server::models::{self, Model, ServerConfig};
+use udp_lab::lab::server::{Observer, Reply, Served, ServerStats};
 
 use super::send::{resolve, say, show};
-use super::{bind_failure, stop_signal, Outcome};
+use super::{bind_failure, choice, stop_signal, Outcome};
 
 /// How many characters of a payload a log line shows.
 const PREVIEW_CHARS: usize = 40;
@@ -33,13 +33,15 @@ pub struct ServeArgs {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub bind: String,
     /// What to send back: the request upper-cased, or "Thread-N [REQUEST]" from a thread per datagram.
-    #[arg(long, value_enum, default_value_t = Reply::Upper)]
+    #[arg(long, default_value_t = Reply::Upper,
+          value_parser = choice::<Reply>(Reply::ALL.map(|r| (r.name(), reply_name(r)))))]
     pub reply: Reply,
     /// Do not log each datagram.
     #[arg(long)]
     pub quiet: bool,
     /// How datagrams are dispatched to threads (chapter 13); default: the article's, `single` for upper, `thread-per-datagram` for threaded.
-    #[arg(long, value_enum, value_name = "MODEL")]
+    #[arg(long, value_name = "MODEL",
+          value_parser = choice::<Model>(Model::ALL.map(|m| (m.name(), model_help(m)))))]
     pub model: Option<Model>,
 }
 
@@ -97,6 +99,7 @@ fn preview(bytes: &[u8]) -> String {
     format!("{head:?}...")
 }
 
+/// What a reply style sends back, in words (the startup line and `--help`).
 fn reply_name(reply: Reply) -> &'static str {
     match reply {
         Reply::Upper => "the request upper-cased (the article's first server)",
@@ -104,6 +107,20 @@ fn reply_name(reply: Reply) -> &'static str {
     }
 }
 
+/// How a model dispatches datagrams to threads, in words (`--help`).
+fn model_help(model: Model) -> &'static str {
+    match model {
+        Model::Single => "one thread, one socket, a recv_from/send_to loop",
+        Model::ThreadPerDatagram => {
+            "the article's ThreadingUDPServer: a new thread for each datagram"
+        }
+        Model::Pool => "N threads, each blocked in recv_from on the same socket",
+        Model::ReusePort => "N sockets bound to one address with SO_REUSEPORT, a thread each",
+        Model::Batch => "one socket, drained and answered in batches (recvmmsg/sendmmsg)",
+    }
+}
+
+/// The final counters, on one line.
 fn counters(stats: &ServerStats) -> String {
     format!(
         "received {}, replied {}, empty {}, non-UTF-8 {}, send errors {}, receive errors {}, handler threads {}",

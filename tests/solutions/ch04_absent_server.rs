@@ -6,7 +6,7 @@
 // ANCHOR: exercise_4_1
 #[test]
 fn same_socket_still_talks_to_a_real_server_after_sending_into_the_void() {
-    use udp_lab::server::{self, Reply};
+    use udp_lab::lab::server::{self, Reply};
 
     for family in Family::ALL
         .into_iter()

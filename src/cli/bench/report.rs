@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use plotters::coord::ranged1d::SegmentValue;
 use plotters::prelude::*;
-use udp_lab::bench::{self, Latency, Length, Load, Machine, Summary};
+use udp_lab::lab::load::{self, Latency, Length, Load};
+
+use super::machine::Machine;
+use super::summary::Summary;
 
 /// A finished bench run.
 pub struct Report {
@@ -70,7 +73,7 @@ fn poll_threads(load: &Load) -> Option<usize> {
         return None;
     }
     let threads = match load.poll_threads {
-        0 => bench::default_poll_threads(),
+        0 => load::default_poll_threads(),
         n => n,
     };
     Some(threads.min(load.clients))

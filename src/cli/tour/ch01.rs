@@ -1,8 +1,8 @@
 //! Tour block for chapter 01: the upper-casing echo server answers the sender.
 
+use udp_lab::lab::server::{self, Reply};
 use udp_lab::net::{self, Family};
 use udp_lab::recv;
-use udp_lab::server::{self, Reply};
 
 use super::Report;
 

@@ -4,9 +4,9 @@ use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::thread;
 
+use udp_lab::lab::server::{self, upper_reply, Reply};
 use udp_lab::net::{self, Family};
 use udp_lab::recv;
-use udp_lab::server::{self, upper_reply, Reply};
 
 use super::Report;
 

@@ -1,6 +1,6 @@
 //! Tour block for chapter 08: a full receive buffer drops datagrams silently.
 
-use udp_lab::buffers::{self, Blast, Overflow};
+use udp_lab::lab::buffers::{self, Blast, Overflow};
 use udp_lab::net::Family;
 
 use super::Report;

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
+use udp_lab::lab::relay::{self, Direction, Impairments, Links, Plan};
 use udp_lab::net::{self, Family};
 use udp_lab::recv;
-use udp_lab::relay::{self, Direction, Impairments, Links, Plan};
 
 use super::Report;
 

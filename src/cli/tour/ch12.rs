@@ -6,10 +6,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::Duration;
 
+use udp_lab::lab::relay::{self, Impairments};
+use udp_lab::lab::reliable::{self, Client, RetryPolicy, StopAndWait, StreamReceiver, Unchecked};
+use udp_lab::lab::server::{self, Reply};
 use udp_lab::net::{self, Family};
-use udp_lab::relay::{self, Impairments};
-use udp_lab::reliable::{self, Client, RetryPolicy, StopAndWait, StreamReceiver, Unchecked};
-use udp_lab::server::{self, Reply};
 
 use super::Report;
 

@@ -2,10 +2,10 @@
 //! clients correctly; they differ only in how many threads and sockets
 //! they use (and in speed, which `udp-lab bench` measures: not shown here).
 
-use udp_lab::bench::{self, Length, Load};
-use udp_lab::models::{self, Model};
+use udp_lab::lab::load::{self, Length, Load};
+use udp_lab::lab::server::models::{self, Model};
+use udp_lab::lab::server::Reply;
 use udp_lab::net::Family;
-use udp_lab::server::Reply;
 
 use super::Report;
 
@@ -30,7 +30,7 @@ pub fn demo() -> std::io::Result<Report> {
             continue;
         }
         let server = models::spawn(Family::V4.any_port(), model, Reply::Upper)?;
-        let run = bench::run(server.local_addr(), &LOAD)?;
+        let run = load::run(server.local_addr(), &LOAD)?;
         let receivers = server.worker_stats().len();
         let stats = server.shutdown();
         held &= run.requests == expected && run.failures() == 0;

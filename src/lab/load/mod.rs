@@ -1,6 +1,6 @@
-//! The load generator behind `udp-lab bench`: lock-step request/response
-//! clients against any UDP echo server, each checking every reply and
-//! timing itself.
+//! The load generator behind `udp-lab bench` and chapter 13: lock-step
+//! request/response clients against any UDP echo server, each checking
+//! every reply and timing itself.
 //!
 //! A run has `clients` clients, each with its own socket (connected to the
 //! server). Each sends one request, waits for its reply, checks it (it must
@@ -14,38 +14,35 @@
 //!
 //! The clients are driven by a few threads (by default half the CPUs, see
 //! [`default_poll_threads`]), each polling its share of the client sockets
-//! (`poll`), all released together by a barrier. The article's way, one
-//! thread per client blocked in `recv_from` ([`Load::thread_per_client`]),
-//! costs a sleep, a wake-up and a context switch per request: on a 2-CPU
-//! machine that generator used more CPU than the servers it measured, and
-//! every fast server looked alike.
-//!
-//! Besides requests/s and latency, `udp-lab bench` records the server's CPU
-//! time per request when the server is a child process
-//! ([`process_cpu_time`]): how cheaply a model serves, whatever share of the
-//! machine it got.
+//! (`poll`, in `polled.rs`), all released together by a barrier. The
+//! article's way, one thread per client blocked in `recv_from`
+//! ([`Load::thread_per_client`]), costs a sleep, a wake-up and a context
+//! switch per request: on a 2-CPU machine that generator used more CPU than
+//! the servers it measured, and every fast server looked alike.
 //!
 //! ```
-//! use std::time::Duration;
-//! use udp_lab::{bench::{self, Load, Length}, models::{self, Model}, net::Family, server::Reply};
+//! use udp_lab::lab::load::{self, Length, Load};
+//! use udp_lab::lab::server::{models::{self, Model}, Reply};
+//! use udp_lab::net::Family;
 //!
 //! let server = models::spawn(Family::V4.any_port(), Model::Batch, Reply::Upper)?;
 //! let load = Load { clients: 4, length: Length::Rounds(3), ..Load::default() };
-//! let run = bench::run(server.local_addr(), &load)?;
+//! let run = load::run(server.local_addr(), &load)?;
 //! assert_eq!((run.requests, run.failures()), (12, 0));
 //! # Ok::<(), std::io::Error>(())
 //! ```
 //!
-//! [`spawn_bare`] starts the baseline every model is compared with: the
-//! plainest single-threaded `recv_from`/`send_to` loop, with no counters,
-//! no logging and no allocation.
+//! What `udp-lab bench` adds around a run (repetitions, medians, the
+//! server's CPU time, the bare baseline loop, the report) is command-line
+//! code, in `src/cli/bench/`.
 
-use std::fs;
+#[cfg(unix)]
+mod polled;
+
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Barrier};
-use std::thread::{self, JoinHandle};
+use std::sync::Barrier;
+use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::net::{self, Family};
@@ -63,7 +60,8 @@ pub enum Length {
 /// The load one run puts on a server.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Load {
-    /// Client threads, each with its own socket.
+    /// Lock-step clients, each with its own socket (driven by a few polling
+    /// threads, or one thread each with `thread_per_client`).
     pub clients: usize,
     /// Rounds per client, or a duration.
     pub length: Length,
@@ -146,10 +144,10 @@ pub struct Measurement {
     pub elapsed: Duration,
     /// Round trips of the answered requests.
     pub latency: Latency,
-    /// CPU time (user + system) the server process used during the run,
-    /// when it was a child process whose time could be read
-    /// ([`process_cpu_time`]) and the run was timed (`--duration-s`): the
-    /// clock ticks in 10 ms steps, too coarse for a run of a few ms.
+    /// CPU time (user + system) the server process used during the run.
+    /// [`run`] leaves it `None`: only the caller can measure it (`udp-lab
+    /// bench` does for a server in a child process, on timed runs, because
+    /// the clock ticks in 10 ms steps, too coarse for a run of a few ms).
     pub server_cpu: Option<Duration>,
 }
 
@@ -192,7 +190,7 @@ struct ClientRun {
 /// the load's payload size.
 ///
 /// ```
-/// assert_eq!(udp_lab::bench::request_tag(7, 42), "c007 r000000042");
+/// assert_eq!(udp_lab::lab::load::request_tag(7, 42), "c007 r000000042");
 /// ```
 pub fn request_tag(client: usize, round: u64) -> String {
     format!("c{client:03} r{round:09}")
@@ -202,7 +200,7 @@ pub fn request_tag(client: usize, round: u64) -> String {
 /// `payload` bytes (never shorter than the tag).
 ///
 /// ```
-/// assert_eq!(udp_lab::bench::request(7, 42, 20), b"c007 r000000042xxxxx");
+/// assert_eq!(udp_lab::lab::load::request(7, 42, 20), b"c007 r000000042xxxxx");
 /// ```
 pub fn request(client: usize, round: u64, payload: usize) -> Vec<u8> {
     let mut bytes = Vec::with_capacity(payload);
@@ -225,7 +223,7 @@ fn write_request(out: &mut Vec<u8>, client: usize, round: u64, payload: usize) {
 /// (its `ThreadingUDPServer`, ours or Python's).
 ///
 /// ```
-/// use udp_lab::bench::reply_matches;
+/// use udp_lab::lab::load::reply_matches;
 /// assert!(reply_matches(b"hi 1", b"HI 1"));
 /// assert!(reply_matches(b"hi 1", b"Thread-3 (process_request_thread) [HI 1]"));
 /// assert!(!reply_matches(b"hi 1", b"HI 2"));
@@ -387,6 +385,7 @@ fn connected_socket(target: SocketAddr, timeout: Duration) -> io::Result<UdpSock
 }
 
 impl ClientRun {
+    /// A client about to start, with room for its round trips.
     fn new(load: &Load) -> ClientRun {
         let now = Instant::now();
         let expected = match load.length {
@@ -466,387 +465,6 @@ fn await_reply(
                 seen.timeouts += 1;
                 return;
             }
-        }
-    }
-}
-
-/// Lock-step clients, many per thread: a driver thread sends each of its
-/// clients' first request, then waits in `poll` until replies have come,
-/// answers each with that client's next request, and so on. Every client is
-/// still one socket with one request in flight, timing itself; the driver
-/// only sleeps when *none* of its clients has a reply waiting.
-#[cfg(unix)]
-mod polled {
-    use std::io;
-    use std::net::{SocketAddr, UdpSocket};
-    use std::ops::Range;
-    use std::os::fd::AsFd;
-    use std::sync::Barrier;
-    use std::time::{Duration, Instant};
-
-    use nix::errno::Errno;
-    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-
-    use super::{connected_socket, limits, reply_matches, write_request, ClientRun, Load};
-    use crate::recv::MAX_DATAGRAM;
-
-    /// One client's progress.
-    struct Client {
-        index: usize,
-        round: u64,
-        request: Vec<u8>,
-        sent_at: Instant,
-        done: bool,
-        seen: ClientRun,
-    }
-
-    pub(super) fn drive(
-        share: Range<usize>,
-        target: SocketAddr,
-        load: &Load,
-        start: &Barrier,
-    ) -> io::Result<Vec<ClientRun>> {
-        let socks: io::Result<Vec<UdpSocket>> = share
-            .clone()
-            .map(|_| connected_socket(target, load.timeout))
-            .collect();
-        start.wait(); // wait even if binding failed, or the others would wait forever
-        let socks = socks?;
-        for sock in &socks {
-            sock.set_nonblocking(true)?;
-        }
-        let mut clients: Vec<Client> = share
-            .map(|index| Client {
-                index,
-                round: 0,
-                request: Vec::with_capacity(load.payload),
-                sent_at: Instant::now(),
-                done: false,
-                seen: ClientRun::new(load),
-            })
-            .collect();
-        for (client, sock) in clients.iter_mut().zip(&socks) {
-            client.seen.began = Instant::now();
-            client.send(sock, load);
-        }
-        serve_replies(&mut clients, &socks, target, load)?;
-        Ok(clients.into_iter().map(|c| c.seen).collect())
-    }
-
-    /// Polls until every client is done, handling replies and timeouts.
-    fn serve_replies(
-        clients: &mut [Client],
-        socks: &[UdpSocket],
-        target: SocketAddr,
-        load: &Load,
-    ) -> io::Result<()> {
-        let mut fds: Vec<PollFd<'_>> = socks
-            .iter()
-            .map(|s| PollFd::new(s.as_fd(), PollFlags::POLLIN))
-            .collect();
-        let mut buf = vec![0u8; MAX_DATAGRAM];
-        while let Some(first_deadline) = clients
-            .iter()
-            .filter(|c| !c.done)
-            .map(|c| c.sent_at + load.timeout)
-            .min()
-        {
-            match poll(&mut fds, wait_until(first_deadline)) {
-                Ok(_) | Err(Errno::EINTR) => {}
-                Err(e) => return Err(io::Error::from(e)),
-            }
-            for ((client, sock), fd) in clients.iter_mut().zip(socks).zip(fds.iter_mut()) {
-                if client.done {
-                    continue;
-                }
-                if fd.any().unwrap_or(false) {
-                    client.drain(sock, &mut buf, target, load);
-                }
-                if !client.done && client.sent_at.elapsed() >= load.timeout {
-                    client.seen.timeouts += 1;
-                    client.next(sock, load);
-                }
-                if client.done {
-                    fd.set_events(PollFlags::empty());
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// A poll timeout that ends at `deadline` (rounded up to whole
-    /// milliseconds, so a wait never turns into a busy loop).
-    fn wait_until(deadline: Instant) -> PollTimeout {
-        let left = deadline.saturating_duration_since(Instant::now()) + Duration::from_micros(999);
-        PollTimeout::from(u16::try_from(left.as_millis()).unwrap_or(u16::MAX))
-    }
-
-    impl Client {
-        /// Sends the current round's request (a failed send is a lost request:
-        /// its timeout will count it).
-        fn send(&mut self, sock: &UdpSocket, load: &Load) {
-            write_request(&mut self.request, self.index, self.round, load.payload);
-            self.sent_at = Instant::now();
-            let _ = sock.send(&self.request);
-        }
-
-        /// Moves to the next round, or ends the client.
-        fn next(&mut self, sock: &UdpSocket, load: &Load) {
-            let (rounds, deadline) = limits(load);
-            self.round += 1;
-            let now = Instant::now();
-            let over = deadline.is_some_and(|d| now.duration_since(self.seen.began) >= d);
-            if self.round >= rounds || over {
-                self.done = true;
-                self.seen.ended = now;
-            } else {
-                self.send(sock, load);
-            }
-        }
-
-        /// Reads every datagram waiting on the socket: the awaited reply
-        /// (recorded, then the next request goes out) or anything else (wrong).
-        fn drain(&mut self, sock: &UdpSocket, buf: &mut [u8], target: SocketAddr, load: &Load) {
-            while !self.done {
-                match sock.recv_from(buf) {
-                    Ok((n, from)) if from == target && reply_matches(&self.request, &buf[..n]) => {
-                        self.seen.latencies.push(self.sent_at.elapsed());
-                        self.next(sock, load);
-                    }
-                    Ok(_) => self.seen.wrong += 1,
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                    // An ICMP error on the socket (no server there): lost.
-                    Err(_) => {
-                        self.seen.timeouts += 1;
-                        self.next(sock, load);
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// The baseline server: one thread, one socket, `recv_from`, upper-case in
-/// place, `send_to`. No counters, no logging, no allocation per datagram.
-pub struct BareServer {
-    addr: SocketAddr,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-/// How often the bare loop checks its stop flag when no datagram wakes it.
-const BARE_POLL: Duration = Duration::from_millis(200);
-
-/// Starts the bare loop on `bind` (port 0: the OS chooses).
-pub fn spawn_bare(bind: SocketAddr) -> io::Result<BareServer> {
-    let sock = net::bind(bind)?;
-    sock.set_read_timeout(Some(BARE_POLL))?;
-    let addr = sock.local_addr()?;
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&stop);
-    let thread = thread::Builder::new()
-        .name("bare".to_string())
-        .spawn(move || serve_bare(&sock, &flag))
-        .map_err(|e| net::context(e, "starting the bare server thread"))?;
-    Ok(BareServer {
-        addr,
-        stop,
-        thread: Some(thread),
-    })
-}
-
-/// The bare loop itself, until `stop` is set (checked after every
-/// datagram and every read timeout of `sock`).
-pub fn serve_bare(sock: &UdpSocket, stop: &AtomicBool) {
-    let mut buf = vec![0u8; MAX_DATAGRAM];
-    while !stop.load(Ordering::Relaxed) {
-        let Ok((n, from)) = sock.recv_from(&mut buf) else {
-            continue;
-        };
-        buf[..n].make_ascii_uppercase();
-        let _ = sock.send_to(&buf[..n], from);
-    }
-}
-
-impl BareServer {
-    /// Where the bare loop listens.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// Stops the loop (a wake-up datagram, or its read timeout) and waits for it.
-    pub fn shutdown(mut self) {
-        self.stop_and_join();
-    }
-
-    fn stop_and_join(&mut self) {
-        let Some(thread) = self.thread.take() else {
-            return;
-        };
-        self.stop.store(true, Ordering::SeqCst);
-        if let Ok(waker) = UdpSocket::bind(Family::of(&self.addr).any_port()) {
-            let _ = waker.send_to(&[], net::reachable(self.addr));
-        }
-        let _ = thread.join();
-    }
-}
-
-impl Drop for BareServer {
-    fn drop(&mut self) {
-        self.stop_and_join();
-    }
-}
-
-/// The median of `values` (sorted here; the mean of the middle two when
-/// even); 0 when empty.
-///
-/// ```
-/// assert_eq!(udp_lab::bench::median(&mut [3.0, 1.0, 2.0]), 2.0);
-/// assert_eq!(udp_lab::bench::median(&mut [4.0, 1.0, 2.0, 3.0]), 2.5);
-/// ```
-pub fn median(values: &mut [f64]) -> f64 {
-    if values.is_empty() {
-        return 0.0;
-    }
-    values.sort_by(f64::total_cmp);
-    let mid = values.len() / 2;
-    if values.len() % 2 == 1 {
-        values[mid]
-    } else {
-        (values[mid - 1] + values[mid]) / 2.0
-    }
-}
-
-/// One contender's runs, summarised by medians and the spread of the rate.
-#[derive(Clone, Debug)]
-pub struct Summary {
-    /// The contender's name (`batch`, `bare`, `python-threading`, an address).
-    pub name: String,
-    /// Every repetition, in the order run.
-    pub runs: Vec<Measurement>,
-}
-
-impl Summary {
-    fn each(&self, f: impl Fn(&Measurement) -> f64) -> Vec<f64> {
-        self.runs.iter().map(f).collect()
-    }
-
-    /// The median requests/s over the repetitions.
-    pub fn rate(&self) -> f64 {
-        median(&mut self.each(Measurement::rate))
-    }
-
-    /// The lowest and highest requests/s of a repetition.
-    pub fn rate_range(&self) -> (f64, f64) {
-        let rates = self.each(Measurement::rate);
-        let low = rates.iter().copied().fold(f64::INFINITY, f64::min);
-        let high = rates.iter().copied().fold(0.0, f64::max);
-        (if low.is_finite() { low } else { 0.0 }, high)
-    }
-
-    /// The median over the repetitions of one latency figure.
-    pub fn latency(&self, pick: impl Fn(&Latency) -> Duration) -> Duration {
-        let secs = median(&mut self.each(|m| pick(&m.latency).as_secs_f64()));
-        Duration::from_secs_f64(secs)
-    }
-
-    /// The median server CPU time per request over the repetitions that
-    /// measured it, or `None` when none did.
-    pub fn server_cpu_per_request(&self) -> Option<Duration> {
-        let mut micros: Vec<f64> = self
-            .runs
-            .iter()
-            .filter_map(Measurement::server_cpu_per_request)
-            .map(|d| d.as_secs_f64())
-            .collect();
-        (!micros.is_empty()).then(|| Duration::from_secs_f64(median(&mut micros)))
-    }
-
-    /// Requests answered in all repetitions.
-    pub fn requests(&self) -> u64 {
-        self.runs.iter().map(|m| m.requests).sum()
-    }
-
-    /// Timeouts and wrong replies in all repetitions.
-    pub fn failures(&self) -> u64 {
-        self.runs.iter().map(Measurement::failures).sum()
-    }
-}
-
-/// CPU time (user + system, all threads, including those that have
-/// ended) that process `pid` has used so far.
-///
-/// # Platform-specific behavior
-///
-/// Linux: read from `/proc/PID/stat` (fields 14 and 15, in clock ticks of
-/// `sysconf(_SC_CLK_TCK)`, usually 10 ms). Elsewhere, and when the file
-/// cannot be read or parsed: `None`.
-pub fn process_cpu_time(pid: u32) -> Option<Duration> {
-    if !cfg!(target_os = "linux") {
-        return None;
-    }
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) is in parentheses and may hold spaces:
-    // count fields from after its closing parenthesis (field 3 onwards).
-    let after_name = &stat[stat.rfind(')')? + 1..];
-    let mut fields = after_name.split_whitespace().skip(14 - 3);
-    let user: u64 = fields.next()?.parse().ok()?;
-    let system: u64 = fields.next()?.parse().ok()?;
-    let ticks_per_second = clock_ticks_per_second()?;
-    Some(Duration::from_secs_f64(
-        (user + system) as f64 / ticks_per_second as f64,
-    ))
-}
-
-#[cfg(unix)]
-fn clock_ticks_per_second() -> Option<u64> {
-    use nix::unistd::{sysconf, SysconfVar};
-    let ticks = sysconf(SysconfVar::CLK_TCK).ok()??;
-    u64::try_from(ticks).ok().filter(|&t| t > 0)
-}
-
-#[cfg(not(unix))]
-fn clock_ticks_per_second() -> Option<u64> {
-    None
-}
-
-/// The machine a measurement ran on, for the record next to the figures.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Machine {
-    /// The CPU model (Linux: `/proc/cpuinfo`), or "unknown CPU".
-    pub cpu: String,
-    /// CPUs this process may use.
-    pub cpus: usize,
-    /// OS and kernel release (`Linux 6.1.0-...`).
-    pub os: String,
-    /// The 1-minute load average when the measurement started (Linux), or
-    /// `None`: above ~0.5 other work was competing for the CPUs.
-    pub load_average: Option<f64>,
-}
-
-impl Machine {
-    /// This machine, now.
-    pub fn this() -> Machine {
-        let cpu = fs::read_to_string("/proc/cpuinfo")
-            .ok()
-            .and_then(|info| {
-                info.lines()
-                    .find(|l| l.starts_with("model name"))
-                    .and_then(|l| l.split_once(':'))
-                    .map(|(_, name)| name.trim().to_string())
-            })
-            .unwrap_or_else(|| "unknown CPU".to_string());
-        let release = fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-        let load_average = fs::read_to_string("/proc/loadavg")
-            .ok()
-            .and_then(|l| l.split_whitespace().next()?.parse().ok());
-        Machine {
-            cpu,
-            cpus: thread::available_parallelism().map_or(1, |n| n.get()),
-            os: format!("{} {}", std::env::consts::OS, release.trim())
-                .trim()
-                .to_string(),
-            load_average,
         }
     }
 }

@@ -19,7 +19,8 @@
 //! `reuseport-3`, `batch`), so a reply tells which worker served it.
 //!
 //! ```
-//! use udp_lab::{models::{self, Model}, net::{self, Family}, recv, server::Reply};
+//! use udp_lab::lab::server::{models::{self, Model}, Reply};
+//! use udp_lab::{net::{self, Family}, recv};
 //!
 //! let server = models::spawn(Family::V4.any_port(), Model::Pool, Reply::Threaded)?;
 //! let client = net::bind_loopback(Family::V4)?;
@@ -29,12 +30,16 @@
 //! ```
 //!
 //! # Platform-specific behavior
-//! - `batch` uses Linux's `recvmmsg`/`sendmmsg` (through `nix`); elsewhere it
-//!   runs the `single` loop under the same name.
+//! - `batch` uses Linux's `recvmmsg`/`sendmmsg` (through `nix`, in
+//!   `batch.rs`); elsewhere it runs the `single` loop under the same name.
+//!   The one place that chooses is `worker`, below.
 //! - `reuseport` needs `SO_REUSEPORT`: Linux spreads senders over the
 //!   sockets by a hash of the 4-tuple; macOS and the BSDs accept the shared
 //!   bind but deliver each datagram to one socket (the last bound); Windows
 //!   has no such option, and starting the model fails there.
+
+#[cfg(target_os = "linux")]
+mod batch;
 
 use std::fmt;
 use std::io;
@@ -44,16 +49,19 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 
+use super::echo::{parse_name, Counters, Observer, Reply, Responder};
+use super::handle::{ServerHandle, WorkerThread};
+use crate::lab::stop::{Stopper, STOP_POLL};
 use crate::net;
 use crate::recv::{is_timeout, MAX_DATAGRAM};
-use crate::server::{Counters, Observer, Reply, Responder, ServerHandle, WorkerThread, STOP_POLL};
 use crate::tune::{self, Tuning};
 
 /// The most datagrams the `batch` model receives (and answers) per system call.
 pub const BATCH: usize = 64;
 
-/// How a server dispatches datagrams to threads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum)]
+/// How a server dispatches datagrams to threads. Named on the command
+/// line as [`Model::name`] writes it (`Display` and `FromStr` agree).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Model {
     /// One thread, one socket, a `recv_from`/`send_to` loop.
     Single,
@@ -62,7 +70,6 @@ pub enum Model {
     /// N threads, each blocked in `recv_from` on the same socket.
     Pool,
     /// N sockets bound to one address with `SO_REUSEPORT`, a thread each.
-    #[value(name = "reuseport")]
     ReusePort,
     /// One socket, drained and answered in batches (`recvmmsg`/`sendmmsg`).
     Batch,
@@ -118,16 +125,7 @@ impl FromStr for Model {
 
     /// Parses a model name as [`Model::name`] writes it.
     fn from_str(text: &str) -> Result<Model, String> {
-        Model::ALL
-            .into_iter()
-            .find(|m| m.name() == text)
-            .ok_or_else(|| {
-                let names: Vec<&str> = Model::ALL.iter().map(|m| m.name()).collect();
-                format!(
-                    "unknown model {text:?}: expected one of {}",
-                    names.join(", ")
-                )
-            })
+        parse_name(&Model::ALL, Model::name, "model", text)
     }
 }
 
@@ -171,15 +169,15 @@ pub fn spawn(bind: SocketAddr, model: Model, reply: Reply) -> io::Result<ServerH
 
 /// Starts a server as `config` says.
 pub fn spawn_with(bind: SocketAddr, config: ServerConfig) -> io::Result<ServerHandle> {
-    let stop = Arc::new(AtomicBool::new(false));
     let sockets = bind_sockets(bind, &config)?;
     let addr = sockets[0].local_addr()?;
+    let threads = Stopper::new(addr, STOP_POLL);
     let workers = sockets
         .into_iter()
         .enumerate()
-        .map(|(i, sock)| worker(&config, i, sock, Arc::clone(&stop)))
+        .map(|(i, sock)| worker(&config, i, sock, threads.flag()))
         .collect();
-    ServerHandle::launch(addr, stop, workers)
+    ServerHandle::launch(addr, threads, workers)
 }
 
 /// The sockets the model receives on, one per receiving thread, each with
@@ -254,7 +252,9 @@ fn worker(
         _ => {
             let responder = Responder::new(reply, name.clone(), Arc::clone(&counters), observer);
             match model {
-                Model::Batch => Box::new(move || batch::serve(&sock, &stop, responder)),
+                #[cfg(target_os = "linux")]
+                Model::Batch => Box::new(move || batch::serve(&sock, &stop, responder, BATCH)),
+                // Elsewhere `batch` has no recvmmsg: it runs the `single` loop.
                 _ => Box::new(move || serve_each(&sock, &stop, responder)),
             }
         }
@@ -304,6 +304,8 @@ struct Dispatcher {
 }
 
 impl Dispatcher {
+    /// Receives and dispatches until the stop flag is seen, then joins
+    /// the handlers still running.
     fn serve(self, sock: UdpSocket, stop: &AtomicBool) {
         let sock = Arc::new(sock);
         let mut buf = vec![0u8; MAX_DATAGRAM];
@@ -364,181 +366,5 @@ impl Dispatcher {
                 None
             }
         }
-    }
-}
-
-/// `batch` on Linux: `recvmmsg` fills up to [`BATCH`] buffers in one system
-/// call (`MSG_WAITFORONE`: block for the first datagram, then take what is
-/// already queued), and `sendmmsg` sends all the replies in one more.
-#[cfg(target_os = "linux")]
-mod batch {
-    use std::io::{IoSlice, IoSliceMut};
-    use std::net::{SocketAddr, SocketAddrV4, SocketAddrV6, UdpSocket};
-    use std::os::fd::AsRawFd;
-    use std::sync::atomic::{AtomicBool, Ordering};
-
-    use nix::errno::Errno;
-    use nix::sys::socket::{
-        recvmmsg, sendmmsg, ControlMessage, MsgFlags, MultiHeaders, SockaddrStorage,
-    };
-
-    use super::BATCH;
-    use crate::recv::MAX_DATAGRAM;
-    use crate::server::{report, write_reply, Responder, Served};
-
-    /// The buffers one batch needs, allocated once per server thread.
-    struct Batch {
-        requests: Vec<Vec<u8>>,
-        replies: Vec<Vec<u8>>,
-        lengths: Vec<usize>,
-        senders: Vec<Option<SockaddrStorage>>,
-        recv_headers: MultiHeaders<SockaddrStorage>,
-        send_headers: MultiHeaders<SockaddrStorage>,
-    }
-
-    pub(super) fn serve(sock: &UdpSocket, stop: &AtomicBool, responder: Responder) {
-        let mut batch = Batch {
-            requests: vec![vec![0u8; MAX_DATAGRAM]; BATCH],
-            replies: vec![Vec::new(); BATCH],
-            lengths: vec![0; BATCH],
-            senders: vec![None; BATCH],
-            recv_headers: MultiHeaders::preallocate(BATCH, None),
-            send_headers: MultiHeaders::preallocate(BATCH, None),
-        };
-        while !stop.load(Ordering::Relaxed) {
-            let count = batch.receive(sock, &responder);
-            if count == 0 {
-                continue;
-            }
-            if stop.load(Ordering::Relaxed) {
-                break; // the wake-up datagram is in this batch: stop now
-            }
-            batch.answer(sock, count, &responder);
-        }
-    }
-
-    impl Batch {
-        /// Receives up to BATCH datagrams; 0 on a timeout or an error (counted).
-        fn receive(&mut self, sock: &UdpSocket, responder: &Responder) -> usize {
-            let mut slices: Vec<[IoSliceMut<'_>; 1]> = self
-                .requests
-                .iter_mut()
-                .map(|b| [IoSliceMut::new(b)])
-                .collect();
-            let flags = MsgFlags::MSG_WAITFORONE;
-            let got = recvmmsg(
-                sock.as_raw_fd(),
-                &mut self.recv_headers,
-                slices.iter_mut(),
-                flags,
-                None,
-            );
-            match got {
-                Ok(results) => {
-                    let mut count = 0;
-                    for (i, msg) in results.enumerate() {
-                        self.lengths[i] = msg.bytes;
-                        self.senders[i] = msg.address;
-                        count = i + 1;
-                    }
-                    count
-                }
-                Err(Errno::EAGAIN | Errno::EINTR) => 0,
-                Err(_) => {
-                    responder.counters().count_recv_error();
-                    0
-                }
-            }
-        }
-
-        /// Counts and answers the first `count` requests with one `sendmmsg`
-        /// (more if the kernel sends only part, or refuses one reply).
-        fn answer(&mut self, sock: &UdpSocket, count: usize, responder: &Responder) {
-            for i in 0..count {
-                let request = &self.requests[i][..self.lengths[i]];
-                responder.counters().count_request(request);
-                write_reply(
-                    responder.style(),
-                    responder.name(),
-                    request,
-                    &mut self.replies[i],
-                );
-            }
-            let mut next = 0;
-            while next < count {
-                let sent = self.send_from(sock, next, count);
-                match sent {
-                    Ok(n) if n > 0 => {
-                        for i in next..next + n {
-                            self.report_reply(i, Ok(self.replies[i].len()), responder);
-                        }
-                        next += n;
-                    }
-                    // sendmmsg refused the first reply of the slice (e.g.
-                    // EMSGSIZE): count it as not sent and go on after it.
-                    refused => {
-                        let why = refused.map_or_else(std::io::Error::from, |_| {
-                            std::io::Error::other("sendmmsg sent nothing")
-                        });
-                        self.report_reply(next, Err(why), responder);
-                        next += 1;
-                    }
-                }
-            }
-        }
-
-        /// One `sendmmsg` of replies `from..to`; how many were sent.
-        fn send_from(&mut self, sock: &UdpSocket, from: usize, to: usize) -> nix::Result<usize> {
-            let slices: Vec<[IoSlice<'_>; 1]> = self.replies[from..to]
-                .iter()
-                .map(|r| [IoSlice::new(r)])
-                .collect();
-            let no_cmsgs: [ControlMessage<'_>; 0] = [];
-            let results = sendmmsg(
-                sock.as_raw_fd(),
-                &mut self.send_headers,
-                &slices,
-                &self.senders[from..to],
-                no_cmsgs,
-                MsgFlags::empty(),
-            )?;
-            Ok(results.count())
-        }
-
-        /// Counts reply `i` and shows it to the observer, if there is one.
-        fn report_reply(&self, i: usize, sent: std::io::Result<usize>, responder: &Responder) {
-            let from = self.senders[i]
-                .and_then(to_std)
-                .unwrap_or(SocketAddr::from(([0, 0, 0, 0], 0)));
-            let served = Served {
-                from,
-                request: &self.requests[i][..self.lengths[i]],
-                reply: &self.replies[i],
-                sent: &sent,
-            };
-            report(responder.counters(), responder.observer(), &served);
-        }
-    }
-
-    /// A nix socket address as std's.
-    fn to_std(addr: SockaddrStorage) -> Option<SocketAddr> {
-        if let Some(v4) = addr.as_sockaddr_in() {
-            return Some(SocketAddr::V4(SocketAddrV4::from(*v4)));
-        }
-        addr.as_sockaddr_in6()
-            .map(|v6| SocketAddr::V6(SocketAddrV6::from(*v6)))
-    }
-}
-
-/// `batch` where `recvmmsg` does not exist: the `single` loop.
-#[cfg(not(target_os = "linux"))]
-mod batch {
-    use std::net::UdpSocket;
-    use std::sync::atomic::AtomicBool;
-
-    use crate::server::Responder;
-
-    pub(super) fn serve(sock: &UdpSocket, stop: &AtomicBool, responder: Responder) {
-        super::serve_each(sock, stop, responder);
     }
 }

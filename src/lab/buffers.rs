@@ -81,7 +81,7 @@ impl Overflow {
 /// datagram is different, so a receiver can tell a corrupt or repeated one.
 ///
 /// ```
-/// let d = udp_lab::buffers::numbered_payload(1, 6);
+/// let d = udp_lab::lab::buffers::numbered_payload(1, 6);
 /// assert_eq!(d, [0, 0, 0, 1, 11, 12]);
 /// ```
 pub fn numbered_payload(index: usize, len: usize) -> Vec<u8> {
@@ -96,7 +96,7 @@ pub fn numbered_payload(index: usize, len: usize) -> Vec<u8> {
 /// its buffer (see the module documentation for why that needs no sleep).
 ///
 /// ```
-/// use udp_lab::{buffers::{measure, Blast}, net::Family};
+/// use udp_lab::{lab::buffers::{measure, Blast}, net::Family};
 /// let seen = measure(&Blast { family: Family::V4, recv_buffer: Some(1), count: 50, payload: 1000 })?;
 /// assert!(seen.kept < seen.sent || !cfg!(target_os = "linux"), "the smallest buffer overflows");
 /// # Ok::<(), std::io::Error>(())

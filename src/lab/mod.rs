@@ -1,0 +1,23 @@
+//! The lab: the course's machinery, built on the socket tier
+//! ([`crate::net`], [`crate::recv`], [`crate::tune`], [`crate::limits`],
+//! [`crate::tcp`]) and never used by it. Read it after the socket tier: each
+//! module here is a program a chapter runs and measures.
+//!
+//! | module | what it holds | chapters |
+//! |---|---|---|
+//! | [`server`] | the article's echo servers in background threads, with counters and a handle; [`server::models`]: five ways to dispatch datagrams to threads | 01, 05, 13 |
+//! | [`buffers`] | receive-buffer overflow measured: blast, drain, count, and the kernel's drop counter | 08 |
+//! | [`relay`] | an impairment relay: seeded loss, duplication, reordering, delay and corruption between a client and a server | 11, 12 |
+//! | [`reliable`] | reliability on top of UDP: retries with backoff, stop-and-wait, a pinger | 12 |
+//! | [`load`] | the load generator: lock-step clients that check every reply, rates and latency percentiles | 13 |
+//! | [`stop`] | the one way every serving thread above is stopped: a flag, a wake-up datagram, a join | |
+//!
+//! Dependencies point one way: the `udp-lab` command line uses the lab, the
+//! lab uses the socket tier, the socket tier uses neither.
+
+pub mod buffers;
+pub mod load;
+pub mod relay;
+pub mod reliable;
+pub mod server;
+pub mod stop;
