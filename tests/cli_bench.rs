@@ -12,40 +12,86 @@
 
 mod support;
 
+use std::collections::BTreeSet;
 use std::process::Output;
 
 use rstest::rstest;
+use serde_json::Value;
 use support::cli::{run, stderr_of, stdout_of};
 use udp_lab::lab::server::models::{self, Model};
 use udp_lab::lab::server::Reply;
 use udp_lab::net::{self, Family};
 
-/// The JSON line of contender `name` (bench writes one line per contender).
+/// bench's `--json` report, parsed: a report that is not valid JSON fails
+/// here, with the text that was printed.
 #[track_caller]
-fn contender_line(json: &str, name: &str) -> String {
-    let key = format!("{{\"name\": \"{name}\",");
-    json.lines()
-        .find(|l| l.trim_start().starts_with(&key))
-        .unwrap_or_else(|| panic!("bench's JSON has no contender {name:?}:\n{json}"))
-        .to_string()
+fn report_of(output: &Output) -> Value {
+    let stdout = stdout_of(output);
+    serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("bench --json prints one JSON document; {e} in:\n{stdout}"))
 }
 
-/// Asserts a JSON contender line counts `requests` answered and no failure.
+/// The contender called `name` in a parsed report.
 #[track_caller]
-fn assert_all_answered(json: &str, name: &str, requests: usize) {
-    let line = contender_line(json, name);
-    let expected = format!("\"requests\": {requests}, \"failures\": 0,");
-    assert!(
-        line.contains(&expected),
+fn contender<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["contenders"]
+        .as_array()
+        .and_then(|all| all.iter().find(|c| c["name"] == name))
+        .unwrap_or_else(|| panic!("bench's JSON has no contender {name:?}:\n{report:#}"))
+}
+
+/// Asserts contender `name` counts `requests` answered and no failure.
+#[track_caller]
+fn assert_all_answered(report: &Value, name: &str, requests: u64) {
+    let c = contender(report, name);
+    assert_eq!(
+        (c["requests"].as_u64(), c["failures"].as_u64()),
+        (Some(requests), Some(0)),
         "{name}: every request of the tiny load is answered and checked, so bench reports \
-         {expected}; got:\n{line}"
+         (requests, failures) = ({requests}, 0); got:\n{c:#}"
     );
+}
+
+/// The keys of a JSON object, sorted (empty when `value` is no object).
+fn keys(value: &Value) -> BTreeSet<&str> {
+    value
+        .as_object()
+        .map(|o| o.keys().map(String::as_str).collect())
+        .unwrap_or_default()
+}
+
+/// Names as a sorted set, to compare with [`keys`].
+fn set<'a>(names: &[&'a str]) -> BTreeSet<&'a str> {
+    names.iter().copied().collect()
+}
+
+/// The one error line of a refused command, asserted to be the only line
+/// apart from clap's own decoration below its errors (the possible values,
+/// a tip, "For more information, try '--help'.").
+#[track_caller]
+fn the_error_line(stderr: &str) -> &str {
+    let decoration = |l: &str| {
+        l.starts_with("  [possible values:")
+            || l.starts_with("  tip:")
+            || l.starts_with("For more information")
+    };
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !decoration(l))
+        .collect();
+    assert_eq!(lines.len(), 1, "an error is one clear line, got:\n{stderr}");
+    assert!(
+        (lines[0].starts_with("udp-lab: ") || lines[0].starts_with("error: "))
+            && !stderr.contains("panicked"),
+        "the line is udp-lab's or clap's, not a panic: {stderr}"
+    );
+    lines[0]
 }
 
 /// Runs bench once against the `single` model with `clients` clients and
 /// the options `how`, asserts it succeeded, and returns its JSON report.
 #[track_caller]
-fn bench_single_json(clients: usize, how: &[&str]) -> String {
+fn bench_single_json(clients: usize, how: &[&str]) -> Value {
     let clients = clients.to_string();
     let mut args = vec![
         "bench",
@@ -60,7 +106,7 @@ fn bench_single_json(clients: usize, how: &[&str]) -> String {
     args.extend(how);
     let output = run(&args);
     assert_success(&output);
-    stdout_of(&output)
+    report_of(&output)
 }
 
 /// Asserts a run exited 0; shows stderr otherwise.
@@ -100,7 +146,7 @@ fn bench_measures_a_running_server_and_counts_every_answered_request(#[case] fam
     ]);
 
     assert_success(&output);
-    assert_all_answered(&stdout_of(&output), &to, 3 * 2);
+    assert_all_answered(&report_of(&output), &to, 3 * 2);
     assert_eq!(
         server.shutdown().received,
         3 * 2 + 1,
@@ -132,7 +178,7 @@ fn bench_starts_each_model_itself_and_measures_it(#[case] how: &[&str]) {
     let output = run(&args);
 
     assert_success(&output);
-    let json = stdout_of(&output);
+    let json = report_of(&output);
     for name in [
         "bare",
         "single",
@@ -178,37 +224,36 @@ fn bench_markdown_prints_one_row_per_contender_and_how_to_reproduce_it() {
     );
 }
 
-/// Runs a tiny bench on the single model with `--plot` into a file of its
-/// own (`name` keeps parallel tests apart) and returns the SVG it wrote.
-fn bench_plot_svg(name: &str, extra: &[&str]) -> String {
-    let path =
-        std::env::temp_dir().join(format!("udp-lab-bench-{name}-{}.svg", std::process::id()));
+/// The arguments of a tiny bench on the single model.
+const TINY: [&str; 9] = [
+    "bench",
+    "--model",
+    "single",
+    "--clients",
+    "2",
+    "--rounds",
+    "1",
+    "--repeat",
+    "1",
+];
+
+/// Runs a tiny bench on the single model with `--plot` into a fresh
+/// temporary folder (removed even if the test fails) and returns the SVG.
+fn bench_plot_svg(extra: &[&str]) -> String {
+    let folder = tempfile::tempdir().expect("a temporary folder");
+    let path = folder.path().join("bench.svg");
     let file = path.to_str().expect("a UTF-8 temp path");
-    let mut args = vec![
-        "bench",
-        "--model",
-        "single",
-        "--clients",
-        "2",
-        "--rounds",
-        "1",
-        "--repeat",
-        "1",
-    ];
-    args.extend_from_slice(extra);
-    args.extend_from_slice(&["--plot", file]);
+    let args = [&TINY[..], extra, &["--plot", file]].concat();
 
     let output = run(&args);
 
     assert_success(&output);
-    let svg = std::fs::read_to_string(&path).expect("bench --plot wrote the file");
-    let _ = std::fs::remove_file(&path);
-    svg
+    std::fs::read_to_string(&path).expect("bench --plot wrote the file")
 }
 
 #[test]
 fn bench_plot_draws_an_svg_chart() {
-    let svg = bench_plot_svg("chart", &[]);
+    let svg = bench_plot_svg(&[]);
 
     assert!(
         svg.contains("<svg") && svg.contains("single"),
@@ -218,7 +263,7 @@ fn bench_plot_draws_an_svg_chart() {
 
 #[test]
 fn bench_plot_title_says_how_the_clients_were_driven() {
-    let svg = bench_plot_svg("driver", &["--thread-per-client"]);
+    let svg = bench_plot_svg(&["--thread-per-client"]);
 
     assert!(
         svg.contains("one thread per client"),
@@ -237,34 +282,102 @@ fn bench_reports_server_cpu_per_request_only_for_timed_runs_of_child_processes(
 ) {
     let json = bench_single_json(2, how);
 
-    let line = contender_line(&json, "single");
-    let null = line.contains("\"server_cpu_us_per_request\": null,");
+    let cpu = &contender(&json, "single")["server_cpu_us_per_request"];
     assert_eq!(
-        !null,
+        cpu.is_f64(),
         measured,
         "the server's CPU time is read from /proc/PID/stat (Linux) in 10 ms ticks, so it is \
          reported only for a server in its own process during a timed run; {how:?} should be \
-         {}: {line}",
-        if measured { "measured" } else { "null" }
+         {}, got {cpu}",
+        if measured { "a number" } else { "null" }
     );
 }
 
 #[rstest]
-#[case::three_pollers(&["--poll-threads", "3"], "\"poll_threads\": 3}")]
-#[case::more_pollers_than_clients(&["--poll-threads", "9"], "\"poll_threads\": 4}")]
-#[case::thread_per_client(&["--thread-per-client"], "\"poll_threads\": null}")]
-fn bench_json_says_how_many_threads_drove_the_clients(#[case] how: &[&str], #[case] says: &str) {
+#[case::three_pollers(&["--poll-threads", "3"], Some(3))]
+#[case::more_pollers_than_clients(&["--poll-threads", "9"], Some(4))]
+#[case::thread_per_client(&["--thread-per-client"], None)]
+fn bench_json_says_how_many_threads_drove_the_clients(
+    #[case] how: &[&str],
+    #[case] pollers: Option<u64>,
+) {
     let json = bench_single_json(4, &[["--rounds", "1"].as_slice(), how].concat());
 
-    let says = if cfg!(unix) {
-        says
-    } else {
-        "\"poll_threads\": null}" // no poll(): one thread per client
-    };
-    assert!(
-        json.contains(says),
+    // No poll() outside Unix: one thread per client there.
+    let expected = if cfg!(unix) { pollers } else { None };
+    let got = &json["load"]["poll_threads"];
+    assert_eq!(
+        got.as_u64(),
+        expected,
         "how many threads drove the clients decides how much CPU the load takes from the \
-         server, so the report records it ({says}; never more pollers than clients):\n{json}"
+         server, so the report records it (never more pollers than clients; null for a \
+         thread per client); got {got}"
+    );
+}
+
+#[rstest]
+#[case::rounds(&["--rounds", "1"], "rounds")]
+#[case::duration(&["--duration-s", "0.2"], "duration_s")]
+fn bench_json_carries_every_documented_field(#[case] how: &[&str], #[case] length: &str) {
+    let json = bench_single_json(2, how);
+
+    let latency = ["p50_us", "p90_us", "p99_us", "max_us"];
+    let cpu = "server_cpu_us_per_request";
+    let contender_fields = [
+        &[
+            "name",
+            "requests",
+            "failures",
+            "requests_per_s",
+            "min_requests_per_s",
+        ][..],
+        &["max_requests_per_s", cpu, "runs"],
+        &latency,
+    ]
+    .concat();
+    let run_fields = [
+        &[
+            "requests",
+            "timeouts",
+            "wrong",
+            "elapsed_s",
+            "requests_per_s",
+            cpu,
+        ][..],
+        &latency,
+    ]
+    .concat();
+    let single = contender(&json, "single");
+    for (part, got, expected) in [
+        (
+            "the report",
+            keys(&json),
+            set(&["command", "machine", "load", "repeat", "contenders"]),
+        ),
+        (
+            "machine",
+            keys(&json["machine"]),
+            set(&["cpu", "cpus", "os", "load_average"]),
+        ),
+        (
+            "load",
+            keys(&json["load"]),
+            set(&["clients", length, "payload", "timeout_ms", "poll_threads"]),
+        ),
+        ("a contender", keys(single), set(&contender_fields)),
+        ("a run", keys(&single["runs"][0]), set(&run_fields)),
+    ] {
+        assert_eq!(
+            got, expected,
+            "scripts read bench's JSON by these names (src/cli/bench/json.rs documents \
+             them): {part} must have exactly these fields; {length} says how long the load \
+             lasted, never both rounds and duration_s"
+        );
+    }
+    assert_eq!(
+        (json["repeat"].as_u64(), json["load"]["clients"].as_u64()),
+        (Some(1), Some(2)),
+        "the load's figures are the ones asked for: --repeat 1, --clients 2"
     );
 }
 
@@ -293,7 +406,7 @@ fn bench_measures_the_python_threading_server_in_the_same_run() {
     ]);
 
     assert_success(&output);
-    let json = stdout_of(&output);
+    let json = report_of(&output);
     assert_all_answered(&json, "single", 4);
     assert_all_answered(&json, "python threading_server", 4);
 }
@@ -301,25 +414,48 @@ fn bench_measures_the_python_threading_server_in_the_same_run() {
 
 // ANCHOR: bench_bad_input
 #[rstest]
-#[case::zero_clients(&["bench", "--to", "127.0.0.1:0", "--clients", "0"], "--clients")]
-#[case::bad_address(&["bench", "--to", "not-an-address"], "HOST:PORT")]
-#[case::unknown_model(&["bench", "--model", "fastest"], "unknown model")]
-#[case::nothing_to_measure(&["bench"], "nothing to measure")]
-#[case::missing_python_script(&["bench", "--python-server", "/no/such/server.py"], "no such file")]
-fn bench_bad_input_exits_2_with_one_clear_line(#[case] args: &[&str], #[case] says: &str) {
+#[case::zero_clients(&["bench", "--model", "single", "--clients", "0"], &["--clients", "1..=1000"])]
+#[case::negative_rounds(&["bench", "--model", "single", "--rounds", "-1"], &["--rounds", "1..=1000000"])]
+#[case::zero_duration(&["bench", "--model", "single", "--duration-s", "0"], &["--duration-s", "600"])]
+#[case::tiny_payload(&["bench", "--model", "single", "--payload", "15"], &["--payload", "16..=60000"])]
+#[case::zero_repeat(&["bench", "--model", "single", "--repeat", "0"], &["--repeat", "1..=100"])]
+#[case::zero_timeout(&["bench", "--model", "single", "--timeout-ms", "0"], &["--timeout-ms", "1..=600000"])]
+#[case::unknown_reply(&["bench", "--model", "single", "--reply", "loud"], &["--reply", "upper, threaded"])]
+#[case::unknown_model(&["bench", "--model", "fastest"], &["--model", "'fastest'", "bare"])]
+#[case::bad_address(&["bench", "--to", "not-an-address"], &["--to", "HOST:PORT"])]
+#[case::port_0(&["bench", "--to", "127.0.0.1:0"], &["--to", "port 0"])]
+#[case::nothing_to_measure(&["bench"], &["nothing to measure"])]
+#[case::missing_python_script(&["bench", "--python-server", "/no/such/server.py"], &["no such file"])]
+#[case::unwritable_plot(&["bench", "--model", "single", "--plot", "/udp-lab-no-such-folder/b.svg"], &["--plot", "/udp-lab-no-such-folder/b.svg"])]
+fn bench_bad_input_exits_2_with_one_clear_line_before_measuring(
+    #[case] args: &[&str],
+    #[case] says: &[&str],
+) {
     let output = run(args);
 
     let stderr = stderr_of(&output);
-    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
     assert_eq!(
         output.status.code(),
         Some(2),
         "bad input is exit code 2; stderr:\n{stderr}"
     );
-    assert_eq!(lines.len(), 1, "an error is one line, got:\n{stderr}");
+    let line = the_error_line(&stderr);
     assert!(
-        lines[0].contains(says),
-        "the line names the problem ({says:?}): {stderr}"
+        line.contains(says[0]),
+        "the error line names the flag or the problem ({:?} expected): {line}",
+        says[0]
+    );
+    for word in &says[1..] {
+        assert!(
+            stderr.contains(word),
+            "the error says what is accepted ({word:?} expected; clap lists possible values \
+             below its line): {stderr}"
+        );
+    }
+    assert!(
+        output.stdout.is_empty(),
+        "bad input is refused before anything is measured, yet stdout has:\n{}",
+        stdout_of(&output)
     );
 }
 // ANCHOR_END: bench_bad_input
@@ -339,13 +475,41 @@ fn bench_against_a_port_where_nothing_listens_exits_1_with_one_line() {
         Some(1),
         "no reply is a failure (exit 1), not bad input: {stderr}"
     );
-    assert_eq!(
-        stderr.lines().count(),
-        1,
-        "one line says no server answered:\n{stderr}"
-    );
+    the_error_line(&stderr);
     assert!(
         stderr.contains(&to),
         "the line names the silent address: {stderr}"
+    );
+}
+
+#[test]
+fn bench_whose_chart_cannot_be_written_at_the_end_exits_1_after_printing_its_report() {
+    if !cfg!(target_os = "linux") {
+        println!("skipped: /dev/full (every write fails with ENOSPC) is Linux's");
+        return;
+    }
+    // /dev/full opens for writing (so the check before measuring passes)
+    // and refuses every byte written: an I/O error in the middle of the
+    // run, deterministic, which is a failed run, not bad input.
+    let args = [&TINY[..], &["--plot", "/dev/full"]].concat();
+
+    let output = run(&args);
+
+    let stderr = stderr_of(&output);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "an I/O error during the run is exit code 1 (2 is for bad input found at the start): \
+         {stderr}"
+    );
+    let line = the_error_line(&stderr);
+    assert!(
+        line.contains("/dev/full"),
+        "the line says what was being written: {line}"
+    );
+    assert!(
+        stdout_of(&output).contains("single"),
+        "the measurement is not lost: the report is printed before the chart is drawn:\n{}",
+        stdout_of(&output)
     );
 }

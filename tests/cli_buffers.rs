@@ -9,15 +9,32 @@
 
 mod support;
 
-use std::path::PathBuf;
 use std::process::Output;
 
 use rstest::rstest;
 use support::cli::run;
 
-/// A path in the temporary folder that no other test or run uses.
-fn temp_path(name: &str) -> PathBuf {
-    std::env::temp_dir().join(format!("udp-lab-{}-{name}", std::process::id()))
+/// The one error line of a refused command, asserted to be the only line
+/// apart from clap's own decoration below its errors (the possible values,
+/// a tip, "For more information, try '--help'.").
+#[track_caller]
+fn the_error_line(stderr: &str) -> &str {
+    let decoration = |l: &str| {
+        l.starts_with("  [possible values:")
+            || l.starts_with("  tip:")
+            || l.starts_with("For more information")
+    };
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !decoration(l))
+        .collect();
+    assert_eq!(lines.len(), 1, "an error is one clear line, got:\n{stderr}");
+    assert!(
+        (lines[0].starts_with("udp-lab: ") || lines[0].starts_with("error: "))
+            && !stderr.contains("panicked"),
+        "the line is udp-lab's or clap's, not a panic: {stderr}"
+    );
+    lines[0]
 }
 
 /// Runs a small measurement (two sizes, 50 datagrams each), with extra arguments.
@@ -53,12 +70,13 @@ fn buffers_prints_a_table_with_one_row_per_size() {
 
 #[test]
 fn buffers_writes_the_svg_plot_asked_for() {
-    let svg = temp_path("buffers.svg");
+    // Removed when dropped, even if an assertion below fails.
+    let folder = tempfile::tempdir().expect("a temporary folder");
+    let svg = folder.path().join("buffers.svg");
 
     let out = run_small(&["--plot", svg.to_str().expect("a UTF-8 temporary path")]);
 
     let drawn = std::fs::read_to_string(&svg).expect("the plot file exists");
-    let _ = std::fs::remove_file(&svg);
     assert!(drawn.starts_with("<svg"), "the plot is an SVG file");
     assert!(drawn.contains("datagrams kept"), "with its axis label");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -69,15 +87,18 @@ fn buffers_writes_the_svg_plot_asked_for() {
 }
 
 #[rstest]
-#[case::zero_count(&["--count", "0"], "--count")]
-#[case::payload_over_65507(&["--payload", "65508"], "--payload")]
-#[case::unwritable_plot(&["--plot", "/udp-lab-no-such-folder/buffers.svg"], "plot")]
+#[case::zero_count(&["--count", "0"], &["--count", "1..=100000"])]
+#[case::negative_count(&["--count", "-5"], &["--count", "1..=100000"])]
+#[case::negative_size(&["--sizes", "1,-2"], &["--sizes", "0..=2147483647"])]
+#[case::size_over_an_int(&["--sizes", "2147483648"], &["--sizes", "0..=2147483647"])]
+#[case::payload_over_any_datagram(&["--payload", "70000"], &["--payload", "0..=65527"])]
+#[case::payload_over_65507(&["--payload", "65508"], &["--payload", "65507"])]
+#[case::unwritable_plot(&["--plot", "/udp-lab-no-such-folder/buffers.svg"], &["plot", "/udp-lab-no-such-folder"])]
 fn buffers_rejects_bad_input_with_one_line_and_exit_code_2(
     #[case] bad: &[&str],
-    #[case] named: &str,
+    #[case] named: &[&str],
 ) {
-    let mut args = vec!["buffers", "--sizes", "1"];
-    args.extend_from_slice(bad);
+    let args = [&["buffers", "--sizes", "1"][..], bad].concat();
 
     let out = run(&args);
 
@@ -87,14 +108,54 @@ fn buffers_rejects_bad_input_with_one_line_and_exit_code_2(
         Some(2),
         "bad input is exit code 2; stderr: {stderr}"
     );
-    assert_eq!(stderr.lines().count(), 1, "one clear line, got:\n{stderr}");
-    assert!(
-        stderr.contains(named),
-        "the line names what was wrong ({named}): {stderr}"
-    );
+    let line = the_error_line(&stderr);
+    for word in named {
+        assert!(
+            line.contains(word),
+            "the line names the flag and what it accepts ({word:?} expected): {line}"
+        );
+    }
     assert!(
         out.stdout.is_empty(),
         "nothing is measured after bad input: {}",
         String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn buffers_whose_plot_cannot_be_written_at_the_end_exits_1_after_the_table() {
+    if !cfg!(target_os = "linux") {
+        println!("skipped: /dev/full (every write fails with ENOSPC) is Linux's");
+        return;
+    }
+    // /dev/full opens for writing (the check before measuring passes) and
+    // refuses every byte: an I/O error in the middle of the run, every
+    // time, which is a failed run (1), not bad input (2).
+    let out = run(&[
+        "buffers",
+        "--sizes",
+        "1",
+        "--count",
+        "10",
+        "--plot",
+        "/dev/full",
+    ]);
+
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "an I/O error during the run is exit code 1 (2 is for bad input found at the \
+         start): {stderr}"
+    );
+    let line = the_error_line(&stderr);
+    assert!(
+        line.contains("/dev/full"),
+        "the line says what was being written: {line}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("requested B"),
+        "the measurement was printed before the plot failed:\n{stdout}"
     );
 }

@@ -30,6 +30,29 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// The one error line of a refused command, asserted to be the only line
+/// apart from clap's own decoration below its errors (the possible values,
+/// a tip, "For more information, try '--help'.").
+#[track_caller]
+fn the_error_line(stderr: &str) -> &str {
+    let decoration = |l: &str| {
+        l.starts_with("  [possible values:")
+            || l.starts_with("  tip:")
+            || l.starts_with("For more information")
+    };
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !decoration(l))
+        .collect();
+    assert_eq!(lines.len(), 1, "an error is one clear line, got:\n{stderr}");
+    assert!(
+        (lines[0].starts_with("udp-lab: ") || lines[0].starts_with("error: "))
+            && !stderr.contains("panicked"),
+        "the line is udp-lab's or clap's, not a panic: {stderr}"
+    );
+    lines[0]
+}
+
 // ANCHOR: chain
 #[rstest]
 #[case::ipv4(Family::V4)]
@@ -114,11 +137,7 @@ fn ping_reports_total_loss_and_exits_1() {
         stdout.contains("2 sent, 0 received, 100.0% loss"),
         "the summary says so: {stdout}"
     );
-    assert_eq!(
-        stderr.lines().count(),
-        1,
-        "and one line on stderr says why: {stderr:?}"
-    );
+    the_error_line(&stderr);
 }
 // ANCHOR_END: total_loss
 
@@ -162,14 +181,19 @@ fn relay_process_prints_its_counters_when_stopped() {
 
 // ANCHOR: bad_input
 #[rstest]
-#[case::loss_above_one(&["relay", "--to", "127.0.0.1:0", "--loss", "1.5"], "--loss")]
-#[case::negative_dup(&["relay", "--to", "127.0.0.1:0", "--dup", "-0.1"], "--dup")]
-#[case::corrupt_two(&["relay", "--to", "127.0.0.1:0", "--corrupt", "2"], "--corrupt")]
-#[case::delay_over_a_day(&["relay", "--to", "127.0.0.1:0", "--delay-ms", "90000000"], "delay")]
-#[case::relay_bad_address(&["relay", "--to", "nowhere"], "--to")]
-#[case::relay_bad_listen(&["relay", "--listen", "127.0.0.1", "--to", "127.0.0.1:0"], "--listen")]
-#[case::ping_bad_address(&["ping", "--to", "127.0.0.1:port"], "--to")]
-fn bad_input_is_one_clear_line_and_exit_code_2(#[case] args: &[&str], #[case] flag: &str) {
+#[case::loss_above_one(&["relay", "--to", "127.0.0.1:0", "--loss", "1.5"], &["--loss", "0..=1"])]
+#[case::negative_dup(&["relay", "--to", "127.0.0.1:0", "--dup", "-0.1"], &["--dup", "0..=1"])]
+#[case::corrupt_two(&["relay", "--to", "127.0.0.1:0", "--corrupt", "2"], &["--corrupt", "0..=1"])]
+#[case::reorder_rate_nan(&["relay", "--to", "127.0.0.1:0", "--reorder-rate", "NaN"], &["--reorder-rate", "0..=1"])]
+#[case::negative_reorder(&["relay", "--to", "127.0.0.1:0", "--reorder", "-1"], &["--reorder", "0..=1000"])]
+#[case::delay_over_a_day(&["relay", "--to", "127.0.0.1:0", "--delay-ms", "90000000"], &["--delay-ms", "0..=86400000"])]
+#[case::relay_bad_address(&["relay", "--to", "nowhere"], &["--to", "HOST:PORT"])]
+#[case::relay_to_port_0(&["relay", "--to", "127.0.0.1:0"], &["--to", "port 0"])]
+#[case::relay_bad_listen(&["relay", "--listen", "127.0.0.1", "--to", "127.0.0.1:0"], &["--listen", "HOST:PORT"])]
+#[case::ping_bad_address(&["ping", "--to", "127.0.0.1:port"], &["--to", "HOST:PORT"])]
+#[case::ping_zero_count(&["ping", "--to", "127.0.0.1:0", "--count", "0"], &["--count", "1..=100000"])]
+#[case::ping_negative_timeout(&["ping", "--to", "127.0.0.1:0", "--timeout-ms", "-5"], &["--timeout-ms", "1..=600000"])]
+fn bad_input_is_one_clear_line_and_exit_code_2(#[case] args: &[&str], #[case] named: &[&str]) {
     let out = run(args);
 
     let stderr = text(&out.stderr);
@@ -178,10 +202,50 @@ fn bad_input_is_one_clear_line_and_exit_code_2(#[case] args: &[&str], #[case] fl
         Some(2),
         "bad input is exit code 2: {stderr}"
     );
-    assert_eq!(stderr.lines().count(), 1, "one line on stderr: {stderr:?}");
+    let line = the_error_line(&stderr);
+    for word in named {
+        assert!(
+            line.contains(word),
+            "the line names the flag and what it accepts ({word:?} expected): {line:?}"
+        );
+    }
     assert!(
-        stderr.contains(flag),
-        "the line names the flag {flag}: {stderr:?}"
+        out.stdout.is_empty(),
+        "bad input is refused before anything starts, yet stdout has: {}",
+        text(&out.stdout)
     );
 }
 // ANCHOR_END: bad_input
+
+#[test]
+fn ping_to_a_port_where_nothing_listens_exits_1_not_2() {
+    // Held (connected to itself) for the whole test, so no other test's
+    // server is given this port while the pings knock on it.
+    let vacant = net::closed_port(Family::V4).expect("a port where nothing receives");
+    let to = vacant.addr().to_string();
+
+    let out = run(&[
+        "ping",
+        "--to",
+        &to,
+        "--count",
+        "2",
+        "--timeout-ms",
+        "100",
+        "--interval-ms",
+        "0",
+    ]);
+
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a good address that never answers is a failed run (1), not bad input (2): \
+         {stdout}{stderr}"
+    );
+    let line = the_error_line(&stderr);
+    assert!(
+        line.contains(&to),
+        "the line names the silent address {to}: {line:?}"
+    );
+}

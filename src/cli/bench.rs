@@ -13,22 +13,31 @@
 //! process), proved to answer, measured with [`udp_lab::lab::load::run`], and
 //! stopped. Repetitions are interleaved (`a b c`, `b c a`, `c a b`, ...), so a
 //! slow minute of the machine hurts every contender alike; the report gives
-//! medians and the spread. Progress goes to stderr, the report to stdout.
-//! Exit codes: 0 every request answered, 1 some request failed, 2 bad input.
+//! medians and the spread. Progress goes to stderr, the report to stdout
+//! (`--json`: see `bench/json.rs` for its fields).
+//!
+//! Exit codes: 0 every request answered; 1 some request failed, or the run
+//! did (a contender that stopped answering, a chart that could not be
+//! written at the end); 2 bad input, found before anything is measured (a
+//! value out of range, an unknown model, an address, a chart file that
+//! cannot be created) or a contender that cannot be started.
 
 mod bare;
+mod json;
 mod machine;
 mod report;
 mod summary;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::str::FromStr;
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use clap::builder::TypedValueParser;
 use udp_lab::lab::load::{self, Length, Load, Measurement};
 use udp_lab::lab::server::models::{self, Model};
 use udp_lab::lab::server::{Reply, ServerHandle};
@@ -38,44 +47,63 @@ use bare::BareServer;
 use machine::Machine;
 use summary::Summary;
 
-use super::send::resolve;
-use super::{Failure, Outcome};
+use super::send::resolve_peer;
+use super::serve::{model_help, reply_choice};
+use super::{choice, number_in, Failure, Outcome};
 
 /// How long a contender's process may take to start answering.
 const START_DEADLINE: Duration = Duration::from_secs(20);
 
+/// The most clients one run drives.
+const MAX_CLIENTS: i64 = 1000;
+
+/// The most rounds per client: a million lock-step round trips already
+/// take minutes; more is a typing mistake.
+const MAX_ROUNDS: i64 = 1_000_000;
+
+/// The longest `--duration-s`: ten minutes per contender and repetition.
+const MAX_DURATION_S: f64 = 600.0;
+
+/// The longest `--timeout-ms`, as `send`'s: ten minutes.
+const MAX_TIMEOUT_MS: i64 = 600_000;
+
 /// Arguments of `udp-lab bench`.
-#[derive(clap::Args, Default)]
+#[derive(clap::Args)]
 pub struct BenchArgs {
     /// Measure the echo server at ADDR (HOST:PORT; NAME=HOST:PORT names it in the report); repeat to compare several.
     #[arg(long, value_name = "[NAME=]ADDR")]
     pub to: Vec<String>,
-    /// Start and measure the project's servers: single, thread-per-datagram, pool, reuseport, batch, bare (the baseline loop) or all; comma-separated or repeated.
-    #[arg(long, value_name = "M", value_delimiter = ',')]
-    pub model: Vec<String>,
+    /// Start and measure the project's servers; comma-separated or repeated.
+    #[arg(long, value_name = "M", value_delimiter = ',', value_parser = pick_choice())]
+    pub model: Vec<Pick>,
     /// Also start and measure a Python server as `python3 PATH 127.0.0.1 PORT` (e.g. the article's threading_server.py).
     #[arg(long, value_name = "PATH")]
     pub python_server: Option<PathBuf>,
-    /// The reply style of the project's models: upper or threaded.
-    #[arg(long, value_name = "STYLE", default_value = "upper")]
-    pub reply: String,
+    /// The reply style of the project's models (as `udp-lab serve --reply`).
+    #[arg(long, value_name = "STYLE", default_value_t = Reply::Upper, value_parser = reply_choice())]
+    pub reply: Reply,
     /// Lock-step clients, each with its own socket (1 to 1000).
-    #[arg(long, value_name = "N", default_value_t = 50)]
+    #[arg(long, value_name = "N", default_value_t = 50, allow_negative_numbers = true,
+          value_parser = number_in::<usize>(1..=MAX_CLIENTS))]
     pub clients: usize,
-    /// Request/reply rounds per client (default 10, the article's load).
-    #[arg(long, value_name = "N", conflicts_with = "duration_s")]
+    /// Request/reply rounds per client (default 10, the article's load; 1 to 1000000).
+    #[arg(long, value_name = "N", conflicts_with = "duration_s", allow_negative_numbers = true,
+          value_parser = number_in::<usize>(1..=MAX_ROUNDS))]
     pub rounds: Option<usize>,
-    /// Run each client for S seconds instead of a number of rounds (a throughput run).
-    #[arg(long, value_name = "S")]
+    /// Run each client for S seconds instead of a number of rounds (a throughput run; more than 0, at most 600).
+    #[arg(long, value_name = "S", allow_negative_numbers = true, value_parser = duration_s)]
     pub duration_s: Option<f64>,
-    /// Bytes per request (16 to 60000; requests carry a 15-byte tag).
-    #[arg(long, value_name = "BYTES", default_value_t = 16)]
+    /// Bytes per request (16 to 60000; requests carry a 15-byte tag, and a threaded reply must still fit in one datagram).
+    #[arg(long, value_name = "BYTES", default_value_t = 16, allow_negative_numbers = true,
+          value_parser = number_in::<usize>(16..=60_000))]
     pub payload: usize,
     /// How many times each contender runs, interleaved (1 to 100).
-    #[arg(long, value_name = "N", default_value_t = 3)]
+    #[arg(long, value_name = "N", default_value_t = 3, allow_negative_numbers = true,
+          value_parser = number_in::<usize>(1..=100))]
     pub repeat: usize,
-    /// How long a client waits for a reply before counting a failure, in milliseconds.
-    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    /// How long a client waits for a reply before counting a failure, in milliseconds (1 to 600000).
+    #[arg(long, value_name = "MS", default_value_t = 1000, allow_negative_numbers = true,
+          value_parser = number_in::<u64>(1..=MAX_TIMEOUT_MS))]
     pub timeout_ms: u64,
     /// Run the project's servers as threads of this process instead of child processes.
     #[arg(long)]
@@ -83,10 +111,11 @@ pub struct BenchArgs {
     /// One client thread per client, blocked in recv_from (the article's clients) instead of a few threads polling all client sockets; costs a context switch per request.
     #[arg(long)]
     pub thread_per_client: bool,
-    /// Threads that poll the client sockets (default 0: half the CPUs, at least one, so the load generator and the server each get half the machine).
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    /// Threads that poll the client sockets (0 to 1000; default 0: half the CPUs, at least one, so the load generator and the server each get half the machine).
+    #[arg(long, value_name = "N", default_value_t = 0, allow_negative_numbers = true,
+          value_parser = number_in::<usize>(0..=1000))]
     pub poll_threads: usize,
-    /// Print the report as JSON.
+    /// Print the report as JSON: command, machine, load, repeat, and the contenders with every run (field names: src/cli/bench/json.rs).
     #[arg(long, conflicts_with = "markdown")]
     pub json: bool,
     /// Print the report as a Markdown table (as pasted in the book).
@@ -98,6 +127,67 @@ pub struct BenchArgs {
     /// Internal: run the bare baseline loop on ADDR (what `--model bare` starts as a child).
     #[arg(long, value_name = "ADDR", hide = true)]
     pub serve_bare: Option<String>,
+}
+
+/// One `--model` value: one of the project's models, the bare baseline,
+/// or all of them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pick {
+    /// The bare loop and every model.
+    All,
+    /// The bare loop, the baseline.
+    Bare,
+    /// One model.
+    Model(Model),
+}
+
+impl FromStr for Pick {
+    type Err = String;
+
+    /// `all`, `bare`, or a model's name as [`Model::name`] writes it.
+    fn from_str(text: &str) -> Result<Pick, String> {
+        match text {
+            "all" => Ok(Pick::All),
+            "bare" => Ok(Pick::Bare),
+            model => model.parse().map(Pick::Model),
+        }
+    }
+}
+
+/// `--model`'s value parser: `all`, `bare` and the models, each with its
+/// help line, the models described as `udp-lab serve --help` does.
+fn pick_choice() -> impl TypedValueParser<Value = Pick> {
+    let extra = [
+        (
+            "all",
+            "the bare loop and every model below, one after the other",
+        ),
+        (
+            "bare",
+            "the baseline: the plainest recv_from/send_to loop, no counters",
+        ),
+    ];
+    choice::<Pick>(
+        extra
+            .into_iter()
+            .chain(Model::ALL.map(|m| (m.name(), model_help(m)))),
+    )
+}
+
+/// `--duration-s`'s value parser: seconds, more than 0 and at most
+/// [`MAX_DURATION_S`] (clap names the flag in its error, exit code 2).
+fn duration_s(text: &str) -> Result<f64, String> {
+    let range = format!("give more than 0 and at most {MAX_DURATION_S} seconds");
+    let s: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number: {range}"))?;
+    // Written so that NaN is refused too (every comparison with it is false).
+    if s > 0.0 && s <= MAX_DURATION_S {
+        Ok(s)
+    } else {
+        Err(format!("{s} is not in (0, {MAX_DURATION_S}]: {range}"))
+    }
 }
 
 /// Something to measure.
@@ -144,6 +234,10 @@ pub fn run(args: &BenchArgs) -> Outcome {
         return bare::serve_as_process(bind);
     }
     let plan = plan(args)?;
+    if let Some(path) = &args.plot {
+        // Refused now, not after minutes of measuring.
+        check_writable(path)?;
+    }
     let machine = Machine::this();
     let summaries = race(&plan)?;
     let report = report::Report {
@@ -153,19 +247,14 @@ pub fn run(args: &BenchArgs) -> Outcome {
         repeat: plan.repeat,
         summaries,
     };
+    print_report(&report, args)?;
     if let Some(path) = &args.plot {
-        report::plot(&report, path)
-            .map_err(|e| Failure::Usage(format!("cannot draw {}: {e}", path.display())))?;
+        // Writable at the start: a failure now is a failed run (exit 1),
+        // and the report is already printed.
+        report::plot(&report, path).map_err(|e| {
+            Failure::Failed(format!("drawing the chart into {}: {e}", path.display()))
+        })?;
     }
-    let text = if args.json {
-        report.json()
-    } else if args.markdown {
-        report.markdown()
-    } else {
-        report.text()
-    };
-    // A reader that went away (`| head`) is not an error of the measurement.
-    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
     let failures: u64 = report.summaries.iter().map(Summary::failures).sum();
     if failures > 0 {
         return Err(Failure::Failed(format!(
@@ -175,67 +264,58 @@ pub fn run(args: &BenchArgs) -> Outcome {
     Ok(())
 }
 
-/// Checks the arguments and turns them into a plan; bad input is one line.
+/// Creates (or empties) the chart file, so a path that cannot be written
+/// is bad input found before anything is measured (exit code 2).
+fn check_writable(path: &Path) -> Outcome {
+    std::fs::File::create(path)
+        .map(drop)
+        .map_err(Failure::setup(format!(
+            "--plot {}: cannot write the chart there",
+            path.display()
+        )))
+}
+
+/// Prints the report on stdout as JSON, Markdown or a plain table.
+fn print_report(report: &report::Report, args: &BenchArgs) -> Outcome {
+    let text = if args.json {
+        json::to_json(report)
+            .map_err(|e| Failure::Failed(format!("writing the report as JSON: {e}")))?
+    } else if args.markdown {
+        report.markdown()
+    } else {
+        report.text()
+    };
+    // A reader that went away (`| head`) is not an error of the measurement.
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
+    Ok(())
+}
+
+/// Turns the checked arguments into a plan (clap has checked every range
+/// and name; what is left are the addresses and the Python script).
 fn plan(args: &BenchArgs) -> Result<Plan, Failure> {
-    let usage = |msg: String| Failure::Usage(msg);
-    if !(1..=1000).contains(&args.clients) {
-        return Err(usage(format!(
-            "--clients {} is out of range: give 1 to 1000 clients",
-            args.clients
-        )));
-    }
-    if !(1..=100).contains(&args.repeat) {
-        return Err(usage(format!(
-            "--repeat {} is out of range: give 1 to 100",
-            args.repeat
-        )));
-    }
-    if !(16..=60_000).contains(&args.payload) {
-        return Err(usage(format!(
-            "--payload {} is out of range: give 16 to 60000 bytes (a request carries a 15-byte tag, and a threaded reply must still fit in one datagram)",
-            args.payload
-        )));
-    }
-    if args.poll_threads > 1000 {
-        return Err(usage(format!(
-            "--poll-threads {} is out of range: give 0 (half the CPUs) to 1000",
-            args.poll_threads
-        )));
-    }
-    if args.timeout_ms == 0 {
-        return Err(usage("--timeout-ms must be at least 1".to_string()));
-    }
-    let reply: Reply = args
-        .reply
-        .parse()
-        .map_err(|e: String| usage(format!("--reply: {e}")))?;
-    let contenders = contenders(args)?;
     Ok(Plan {
-        contenders,
+        contenders: contenders(args)?,
         load: Load {
             clients: args.clients,
-            length: length(args)?,
+            length: length(args),
             payload: args.payload,
             timeout: Duration::from_millis(args.timeout_ms),
             thread_per_client: args.thread_per_client,
             poll_threads: args.poll_threads,
         },
         repeat: args.repeat,
-        reply,
+        reply: args.reply,
         in_process: args.in_process,
     })
 }
 
-/// `--rounds N` or `--duration-s S` (10 rounds when neither is given).
-fn length(args: &BenchArgs) -> Result<Length, Failure> {
+/// `--rounds N` or `--duration-s S` (10 rounds when neither is given;
+/// clap refuses both at once).
+fn length(args: &BenchArgs) -> Length {
     match (args.rounds, args.duration_s) {
-        (Some(0), _) => Err(Failure::Usage("--rounds must be at least 1".to_string())),
-        (Some(n), _) => Ok(Length::Rounds(n)),
-        (None, Some(s)) if s > 0.0 && s <= 600.0 => Ok(Length::For(Duration::from_secs_f64(s))),
-        (None, Some(s)) => Err(Failure::Usage(format!(
-            "--duration-s {s} is out of range: give more than 0 and at most 600 seconds"
-        ))),
-        (None, None) => Ok(Length::Rounds(10)),
+        (Some(n), _) => Length::Rounds(n),
+        (None, Some(s)) => Length::For(Duration::from_secs_f64(s)),
+        (None, None) => Length::Rounds(10),
     }
 }
 
@@ -243,15 +323,13 @@ fn length(args: &BenchArgs) -> Result<Length, Failure> {
 /// the `--to` addresses.
 fn contenders(args: &BenchArgs) -> Result<Vec<Contender>, Failure> {
     let mut all = Vec::new();
-    for name in &args.model {
-        let picked = match name.trim() {
-            "all" => std::iter::once(Contender::Bare)
+    for pick in &args.model {
+        let picked = match pick {
+            Pick::All => std::iter::once(Contender::Bare)
                 .chain(Model::ALL.into_iter().map(Contender::Model))
                 .collect(),
-            "bare" => vec![Contender::Bare],
-            other => vec![Contender::Model(other.parse().map_err(|e: String| {
-                Failure::Usage(format!("--model: {e}, bare or all"))
-            })?)],
+            Pick::Bare => vec![Contender::Bare],
+            Pick::Model(model) => vec![Contender::Model(*model)],
         };
         all.extend(
             picked
@@ -271,8 +349,8 @@ fn contenders(args: &BenchArgs) -> Result<Vec<Contender>, Failure> {
     }
     for target in &args.to {
         let (name, addr) = match target.split_once('=') {
-            Some((name, addr)) => (name.to_string(), resolve("--to", addr)?),
-            None => (target.clone(), resolve("--to", target)?),
+            Some((name, addr)) => (name.to_string(), resolve_peer("--to", addr)?),
+            None => (target.clone(), resolve_peer("--to", target)?),
         };
         all.push(Contender::External { name, addr });
     }
@@ -372,6 +450,9 @@ enum Guard {
 
 fn start(contender: &Contender, plan: &Plan) -> Result<Running, Failure> {
     let any = Family::V4.any_port();
+    // A contender that cannot be started (no port, no process) is a setup
+    // problem of this machine, whichever repetition it is: exit code 2. Its
+    // measurement begins only once it has answered the probe.
     let setup = |e: std::io::Error| Failure::Usage(format!("starting {}: {e}", contender.name()));
     let running = match contender {
         Contender::External { addr, .. } => Running {

@@ -6,16 +6,17 @@
 //! is printed as soon as it is measured (that is the progress report). With
 //! `--plot FILE.svg` the kept count is also drawn against the effective
 //! buffer size. Bad input (zero count, oversized payload, a plot file that
-//! cannot be written) is one line on stderr and exit code 2.
+//! cannot be written) is one line on stderr and exit code 2, before anything
+//! is measured; an error while measuring or writing the plot is exit code 1.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use plotters::prelude::*;
 use udp_lab::lab::buffers::{self, Blast, Overflow};
 use udp_lab::net::{self, Family};
 
-use super::{Failure, Outcome};
+use super::send::say;
+use super::{number_in, Failure, Outcome};
 
 /// The `SO_RCVBUF` sizes measured when `--sizes` is not given: from the
 /// minimum to Linux's usual ceiling, so the curve shows both ends.
@@ -24,19 +25,29 @@ const DEFAULT_SIZES: [usize; 10] = [
 ];
 
 /// The largest `--count`: keeps one run to a few seconds per size.
-const MAX_COUNT: usize = 100_000;
+const MAX_COUNT: i64 = 100_000;
+
+/// The largest size a socket option can hold (a C `int`).
+const MAX_SIZE: i64 = i32::MAX as i64;
+
+/// The largest payload of any family (IPv6's); IPv4's smaller limit is
+/// checked once the family is known.
+const MAX_PAYLOAD: i64 = 65_527;
 
 /// Arguments of `udp-lab buffers`.
 #[derive(clap::Args)]
 pub struct BuffersArgs {
-    /// SO_RCVBUF sizes to request, in bytes, comma-separated.
-    #[arg(long, value_delimiter = ',', value_name = "BYTES,...", default_values_t = DEFAULT_SIZES)]
+    /// SO_RCVBUF sizes to request, in bytes, comma-separated (each 0 to 2147483647).
+    #[arg(long, value_delimiter = ',', value_name = "BYTES,...", default_values_t = DEFAULT_SIZES,
+          allow_negative_numbers = true, value_parser = number_in::<usize>(0..=MAX_SIZE))]
     pub sizes: Vec<usize>,
     /// Datagrams blasted at each size (1 to 100000).
-    #[arg(long, value_name = "N", default_value_t = 1000)]
+    #[arg(long, value_name = "N", default_value_t = 1000,
+          allow_negative_numbers = true, value_parser = number_in::<usize>(1..=MAX_COUNT))]
     pub count: usize,
     /// Payload bytes per datagram (0 to 65507; 65527 with --ipv6).
-    #[arg(long, value_name = "BYTES", default_value_t = 1000)]
+    #[arg(long, value_name = "BYTES", default_value_t = 1000,
+          allow_negative_numbers = true, value_parser = number_in::<usize>(0..=MAX_PAYLOAD))]
     pub payload: usize,
     /// Measure on the IPv6 loopback [::1] instead of 127.0.0.1.
     #[arg(long)]
@@ -53,9 +64,11 @@ pub fn run(args: &BuffersArgs) -> Outcome {
     let rows = measure_and_print(args, family)?;
     explain(&rows);
     if let Some(path) = &args.plot {
+        // The file was writable at the start (check_input): failing now is
+        // a failed run, exit code 1, with the table already printed.
         plot(path, &rows, args.payload, family)
-            .map_err(|e| Failure::Usage(format!("drawing {}: {e}", path.display())))?;
-        println!("plot written to {}", path.display());
+            .map_err(|e| Failure::Failed(format!("writing the plot to {}: {e}", path.display())))?;
+        say(&format!("plot written to {}", path.display()));
     }
     match rows.iter().find(|r| r.intact != r.kept || r.kept > r.sent) {
         Some(bad) => Err(Failure::Failed(format!(
@@ -68,11 +81,11 @@ pub fn run(args: &BuffersArgs) -> Outcome {
 /// Measures every size in turn, printing each row as soon as it is known
 /// (the progress report of a long run).
 fn measure_and_print(args: &BuffersArgs, family: Family) -> Result<Vec<Overflow>, Failure> {
-    println!(
+    say(&format!(
         "per size: {} datagrams of {} B blasted at an {family} loopback receiver that reads only afterwards",
         args.count, args.payload
-    );
-    println!("{}", header());
+    ));
+    say(&header());
     let mut rows = Vec::with_capacity(args.sizes.len());
     for &size in &args.sizes {
         let blast = Blast {
@@ -81,15 +94,18 @@ fn measure_and_print(args: &BuffersArgs, family: Family) -> Result<Vec<Overflow>
             count: args.count,
             payload: args.payload,
         };
-        let seen = buffers::measure(&blast)?;
-        println!("{}", row(&seen));
+        let seen = buffers::measure(&blast).map_err(Failure::during(format!(
+            "measuring SO_RCVBUF {size} on {family} loopback"
+        )))?;
+        // `say` flushes each row at once (the progress of a long run) and
+        // never panics on a closed stdout (`udp-lab buffers | head -3`).
+        say(&row(&seen));
         if seen.send_errors > 0 {
-            println!(
+            say(&format!(
                 "{:>12} ({} send_to calls failed: sent counts only those that returned Ok)",
                 "", seen.send_errors
-            );
+            ));
         }
-        let _ = std::io::stdout().flush();
         rows.push(seen);
     }
     Ok(rows)
@@ -98,23 +114,12 @@ fn measure_and_print(args: &BuffersArgs, family: Family) -> Result<Vec<Overflow>
 /// Rejects bad input before anything is measured, each with one clear line.
 fn check_input(args: &BuffersArgs, family: Family) -> Outcome {
     let usage = |msg: String| Err(Failure::Usage(msg));
-    if args.count == 0 || args.count > MAX_COUNT {
-        return usage(format!(
-            "--count must be between 1 and {MAX_COUNT}, got {}",
-            args.count
-        ));
-    }
+    // clap has checked every range that does not depend on the family.
     if args.payload > family.max_payload() {
         return usage(format!(
             "--payload {} is more than one {family} datagram can carry ({} bytes)",
             args.payload,
             family.max_payload()
-        ));
-    }
-    if let Some(&size) = args.sizes.iter().find(|&&s| s > i32::MAX as usize) {
-        return usage(format!(
-            "--sizes: {size} is more than a socket option can hold ({})",
-            i32::MAX
         ));
     }
     if !net::family_available(family) {
@@ -166,19 +171,33 @@ fn row(seen: &Overflow) -> String {
 
 /// A few closing lines: what the columns mean, and why a counter may be missing.
 fn explain(rows: &[Overflow]) {
-    println!(
-        "effective: SO_RCVBUF as the OS reports it (Linux doubles the request and clamps it);"
-    );
-    println!("RcvbufErrors+: the kernel's count of receive-buffer drops during the blast (all programs' drops);");
-    println!("B per kept: buffer bytes each kept datagram used up, far more than its payload.");
+    say("effective: SO_RCVBUF as the OS reports it (Linux doubles the request and clamps it);");
+    say("RcvbufErrors+: the kernel's count of receive-buffer drops during the blast (all programs' drops);");
+    say("B per kept: buffer bytes each kept datagram used up, far more than its payload.");
     if let Some(Err(why)) = rows.first().map(|r| &r.rcvbuf_errors) {
-        println!("RcvbufErrors n/a: {why}");
+        say(&format!("RcvbufErrors n/a: {why}"));
     }
 }
 
-/// Draws kept datagrams against the effective buffer size (log scale) to `path`.
+/// Draws kept datagrams against the effective buffer size (log scale) and
+/// writes the SVG to `path`.
 fn plot(
     path: &Path,
+    rows: &[Overflow],
+    payload: usize,
+    family: Family,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let mut svg = String::new();
+    draw(&mut svg, rows, payload, family)?;
+    // Written here, not by plotters' file backend: that one flushes its
+    // last bytes when dropped and loses the error of a full disk.
+    std::fs::write(path, svg)?;
+    Ok(())
+}
+
+/// Draws the chart of [`plot`] into `svg`.
+fn draw(
+    svg: &mut String,
     rows: &[Overflow],
     payload: usize,
     family: Family,
@@ -193,7 +212,7 @@ fn plot(
         .max(smallest * 2);
     let points: Vec<(usize, usize)> = rows.iter().map(|r| (r.effective, r.kept)).collect();
 
-    let root = SVGBackend::new(path, (800, 480)).into_drawing_area();
+    let root = SVGBackend::with_string(svg, (800, 480)).into_drawing_area();
     root.fill(&WHITE)?;
     let caption = format!("Datagrams kept of {sent} x {payload} B blasted ({family} loopback)");
     let mut chart = ChartBuilder::on(&root)

@@ -4,7 +4,9 @@
 //! time; each waits `--timeout-ms` for its echo. Works against
 //! `udp-lab serve` and the article's echo server: the message is upper-case,
 //! so upper-casing returns it unchanged. Ends with the loss and the
-//! min/avg/max round-trip time. Exit code 1 when no echo came at all.
+//! min/avg/max round-trip time. Exit code 1 when no echo came at all or a
+//! send or receive failed mid-run; 2 for bad input (an address, a count or
+//! a wait out of range), before anything is sent.
 //!
 //! ```text
 //! $ udp-lab ping --to 127.0.0.1:8080 --count 3 --interval-ms 0
@@ -23,8 +25,15 @@ use std::time::Duration;
 use udp_lab::lab::reliable::{self, PingReport, PingResult, PingSettings};
 use udp_lab::net;
 
-use super::send::{resolve, say};
-use super::{Failure, Outcome};
+use super::send::{resolve_peer, say};
+use super::{number_in, Failure, Outcome};
+
+/// The most pings one run sends: at the default interval, more than a day.
+const MAX_COUNT: i64 = 100_000;
+
+/// The longest wait or interval, in milliseconds: ten minutes, as `send`'s
+/// `--timeout-ms`; anything longer is a typing mistake, not a ping.
+const MAX_MS: i64 = 600_000;
 
 /// Arguments of `udp-lab ping`.
 #[derive(clap::Args)]
@@ -32,36 +41,39 @@ pub struct PingArgs {
     /// The echo server: HOST:PORT.
     #[arg(long, value_name = "ADDR")]
     pub to: String,
-    /// How many pings.
-    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    /// How many pings (1 to 100000).
+    #[arg(long, value_name = "N", default_value_t = 10,
+          allow_negative_numbers = true, value_parser = number_in::<u32>(1..=MAX_COUNT))]
     pub count: u32,
-    /// How long each ping waits for its echo, in milliseconds.
-    #[arg(long, value_name = "MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    /// How long each ping waits for its echo, in milliseconds (1 to 600000).
+    #[arg(long, value_name = "MS", default_value_t = 1000,
+          allow_negative_numbers = true, value_parser = number_in::<u64>(1..=MAX_MS))]
     pub timeout_ms: u64,
-    /// The least time between two pings, in milliseconds (0: send the next one as soon as the last is answered).
-    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    /// The least time between two pings, in milliseconds (0 to 600000; 0: send the next one as soon as the last is answered).
+    #[arg(long, value_name = "MS", default_value_t = 1000,
+          allow_negative_numbers = true, value_parser = number_in::<u64>(0..=MAX_MS))]
     pub interval_ms: u64,
 }
 
 /// Runs `udp-lab ping`.
 pub fn run(args: &PingArgs) -> Outcome {
-    let to = resolve("--to", &args.to)?;
+    let to = resolve_peer("--to", &args.to)?;
     let settings = PingSettings {
         count: args.count,
         timeout: Duration::from_millis(args.timeout_ms),
         interval: Duration::from_millis(args.interval_ms),
     };
-    let sock = net::bind_toward(to)?;
+    let setup = || Failure::setup(format!("cannot ping {to}"));
+    let sock = net::bind_toward(to).map_err(setup())?;
+    let from = sock.local_addr().map_err(setup())?;
     say(&format!(
-        "pinging {to} from {}: {} pings, each waiting {} ms",
-        sock.local_addr()?,
-        args.count,
-        args.timeout_ms
+        "pinging {to} from {from}: {} pings, each waiting {} ms",
+        args.count, args.timeout_ms
     ));
     let report = reliable::ping(&sock, to, &settings, |result| {
         say(&line(to, result, args.timeout_ms))
     })
-    .map_err(|e| Failure::Failed(format!("ping stopped: {e}")))?;
+    .map_err(Failure::during(format!("ping of {to} stopped")))?;
     summary(to, &report);
     if report.received() == 0 {
         return Err(Failure::Failed(format!(

@@ -17,10 +17,18 @@
 
 use std::time::Duration;
 
-use udp_lab::lab::relay::{self, Impairments, Links, RelayStats, DEFAULT_HOLD};
+use udp_lab::lab::relay::{self, Impairments, Links, RelayStats, DEFAULT_HOLD, MAX_WAIT};
 
-use super::send::{resolve, say};
-use super::{bind_failure, stop_signal, Failure, Outcome};
+use super::send::{resolve, resolve_peer, say};
+use super::{bind_failure, number_in, probability, stop_signal, Failure, Outcome};
+
+/// The longest delay, jitter or hold, in milliseconds: the library's
+/// [`MAX_WAIT`] (a day), so clap refuses what the relay would.
+const MAX_WAIT_MS: i64 = MAX_WAIT.as_secs() as i64 * 1000;
+
+/// The widest reordering window: more would hold so many datagrams that
+/// the relay looks dead rather than reordering.
+const MAX_REORDER: i64 = 1000;
 
 /// Which way the impairments apply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -43,51 +51,44 @@ pub struct RelayArgs {
     #[arg(long, value_name = "ADDR")]
     pub to: String,
     /// Probability that a datagram is dropped (0 to 1; 0.2 means 20%).
-    #[arg(
-        long,
-        value_name = "P",
-        default_value_t = 0.0,
-        allow_negative_numbers = true
-    )]
+    #[arg(long, value_name = "P", default_value_t = 0.0,
+          allow_negative_numbers = true, value_parser = probability)]
     pub loss: f64,
-    /// Probability that a datagram is delivered twice.
-    #[arg(
-        long,
-        value_name = "P",
-        default_value_t = 0.0,
-        allow_negative_numbers = true
-    )]
+    /// Probability that a datagram is delivered twice (0 to 1).
+    #[arg(long, value_name = "P", default_value_t = 0.0,
+          allow_negative_numbers = true, value_parser = probability)]
     pub dup: f64,
-    /// Probability that one bit of a datagram's payload is flipped.
-    #[arg(
-        long,
-        value_name = "P",
-        default_value_t = 0.0,
-        allow_negative_numbers = true
-    )]
+    /// Probability that one bit of a datagram's payload is flipped (0 to 1).
+    #[arg(long, value_name = "P", default_value_t = 0.0,
+          allow_negative_numbers = true, value_parser = probability)]
     pub corrupt: f64,
-    /// Reordering window: a held-back datagram is overtaken by up to N later ones (0: no reordering).
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    /// Reordering window: a held-back datagram is overtaken by up to N later ones (0: no reordering; at most 1000).
+    #[arg(long, value_name = "N", default_value_t = 0,
+          allow_negative_numbers = true, value_parser = number_in::<usize>(0..=MAX_REORDER))]
     pub reorder: usize,
-    /// Probability that a datagram is held back, when --reorder is set.
-    #[arg(
-        long,
-        value_name = "P",
-        default_value_t = 0.25,
-        allow_negative_numbers = true
-    )]
+    /// Probability that a datagram is held back, when --reorder is set (0 to 1).
+    #[arg(long, value_name = "P", default_value_t = 0.25,
+          allow_negative_numbers = true, value_parser = probability)]
     pub reorder_rate: f64,
-    /// The longest a held-back datagram waits for its overtakers, in milliseconds.
-    #[arg(long, value_name = "MS", default_value_t = DEFAULT_HOLD.as_millis() as u64)]
+    /// The longest a held-back datagram waits for its overtakers, in milliseconds (at most a day, 86400000).
+    #[arg(long, value_name = "MS", default_value_t = DEFAULT_HOLD.as_millis() as u64,
+          allow_negative_numbers = true, value_parser = number_in::<u64>(0..=MAX_WAIT_MS))]
     pub hold_ms: u64,
-    /// Fixed delay added to every datagram, in milliseconds.
-    #[arg(long, value_name = "MS", default_value_t = 0)]
+    /// Fixed delay added to every datagram, in milliseconds (at most a day, 86400000).
+    #[arg(long, value_name = "MS", default_value_t = 0,
+          allow_negative_numbers = true, value_parser = number_in::<u64>(0..=MAX_WAIT_MS))]
     pub delay_ms: u64,
-    /// Extra random delay, from 0 to this many milliseconds (the order is kept).
-    #[arg(long, value_name = "MS", default_value_t = 0)]
+    /// Extra random delay, from 0 to this many milliseconds (the order is kept; at most a day, 86400000).
+    #[arg(long, value_name = "MS", default_value_t = 0,
+          allow_negative_numbers = true, value_parser = number_in::<u64>(0..=MAX_WAIT_MS))]
     pub jitter_ms: u64,
     /// The seed: the same seed and the same traffic give the same impairments.
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        allow_negative_numbers = true
+    )]
     pub seed: u64,
     /// Which way the impairments apply.
     #[arg(long, value_enum, default_value_t = Way::Both)]
@@ -97,7 +98,7 @@ pub struct RelayArgs {
 /// Runs `udp-lab relay` until SIGINT or SIGTERM.
 pub fn run(args: &RelayArgs) -> Outcome {
     let listen = resolve("--listen", &args.listen)?;
-    let to = resolve("--to", &args.to)?;
+    let to = resolve_peer("--to", &args.to)?;
     let links = links(args)?;
     // Installed before the listening line, so a signal sent as soon as that
     // line is read is already handled.
@@ -113,21 +114,9 @@ pub fn run(args: &RelayArgs) -> Outcome {
     Ok(())
 }
 
-/// The impairments the arguments ask for; a probability outside 0..=1 is
-/// a one-line usage error naming the flag.
+/// The impairments the arguments ask for. clap has checked each flag's
+/// range; the library's own check stays as a second line of defence.
 fn links(args: &RelayArgs) -> Result<Links, Failure> {
-    for (flag, p) in [
-        ("--loss", args.loss),
-        ("--dup", args.dup),
-        ("--corrupt", args.corrupt),
-        ("--reorder-rate", args.reorder_rate),
-    ] {
-        if !(0.0..=1.0).contains(&p) {
-            return Err(Failure::Usage(format!(
-                "{flag} {p} is not a probability: give a number from 0 to 1 (0.2 means 20%)"
-            )));
-        }
-    }
     let imp = Impairments::seeded(args.seed)
         .loss(args.loss)
         .duplicate(args.dup)

@@ -16,19 +16,23 @@
 //! reply from 127.0.0.1:8080: 0 bytes: ""
 //! ```
 //!
-//! This file also holds the small helpers `udp-lab serve` shares:
-//! [`resolve`] (an address argument), [`show`] (bytes as text) and [`say`]
-//! (a line on stdout that never panics).
+//! A message no datagram can carry, or a destination port 0, is bad input
+//! (exit code 2) found before anything is sent; an error while sending or
+//! receiving is a failed run (exit code 1).
+//!
+//! This file also holds the small helpers the other commands share:
+//! [`resolve`] (an address argument), [`resolve_peer`] (one to send to),
+//! [`show`] (bytes as text) and [`say`] (a line on stdout that never panics).
 
 use std::ffi::OsString;
 use std::io::{self, Write};
 use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
 use std::time::Duration;
 
-use udp_lab::net;
+use udp_lab::net::{self, Family};
 use udp_lab::recv;
 
-use super::{Failure, Outcome};
+use super::{number_in, Failure, Outcome};
 
 /// How long `send` waits for each reply unless told otherwise: the article's
 /// clients (with the timeout udp-lab adds to them) wait 2 seconds too.
@@ -42,7 +46,7 @@ pub struct SendArgs {
     pub to: String,
     /// How long to wait for each reply, in milliseconds (1 to 600000), before giving up with exit code 1.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_TIMEOUT_MS,
-          value_parser = clap::value_parser!(u64).range(1..=600_000))]
+          allow_negative_numbers = true, value_parser = number_in::<u64>(1..=600_000))]
     pub timeout_ms: u64,
     /// The messages, one datagram each, as the bytes given (need not be UTF-8); "" is an empty datagram; put `--` before a message starting with `-`.
     #[arg(required = true, value_name = "MESSAGE")]
@@ -51,23 +55,50 @@ pub struct SendArgs {
 
 /// Runs `udp-lab send`.
 pub fn run(args: &SendArgs) -> Outcome {
-    let to = resolve("--to", &args.to)?;
-    let timeout = Duration::from_millis(args.timeout_ms);
-    let sock = net::bind_toward(to)?;
-    sock.set_read_timeout(Some(timeout))
-        .map_err(|e| net::context(e, "setting the reply timeout"))?;
-    say(&format!("sending from {} to {to}", sock.local_addr()?));
+    let to = resolve_peer("--to", &args.to)?;
+    check_sizes(&args.messages, Family::of(&to))?;
+    let sock = client_socket(to, Duration::from_millis(args.timeout_ms))?;
     for (index, message) in args.messages.iter().enumerate() {
-        send_one(&sock, to, message.as_encoded_bytes())?;
+        send_one(&sock, to, index + 1, message.as_encoded_bytes())?;
         await_reply(&sock, to, index + 1, args.timeout_ms)?;
     }
     Ok(())
 }
 
-fn send_one(sock: &UdpSocket, to: SocketAddr, payload: &[u8]) -> Outcome {
-    let sent = sock
-        .send_to(payload, to)
-        .map_err(|e| net::context(e, format!("sending {} bytes to {to}", payload.len())))?;
+/// Refuses, before anything is sent, a message no datagram can carry: it
+/// is the input that is wrong, not the run (exit code 2, not 1).
+fn check_sizes(messages: &[OsString], family: Family) -> Outcome {
+    let max = family.max_payload();
+    match messages
+        .iter()
+        .position(|m| m.as_encoded_bytes().len() > max)
+    {
+        Some(i) => Err(Failure::Usage(format!(
+            "message {} is {} bytes, more than one {family} datagram can carry ({max} bytes)",
+            i + 1,
+            messages[i].as_encoded_bytes().len()
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The client's socket toward `to`, waiting `timeout` for each reply, and
+/// the line that says where it sends from. Any error here is setup (exit 2).
+fn client_socket(to: SocketAddr, timeout: Duration) -> Result<UdpSocket, Failure> {
+    let setup = || Failure::setup(format!("cannot send to {to}"));
+    let sock = net::bind_toward(to).map_err(setup())?;
+    sock.set_read_timeout(Some(timeout)).map_err(setup())?;
+    let from = sock.local_addr().map_err(setup())?;
+    say(&format!("sending from {from} to {to}"));
+    Ok(sock)
+}
+
+/// Sends message `number`; an error now is a failed run (exit 1).
+fn send_one(sock: &UdpSocket, to: SocketAddr, number: usize, payload: &[u8]) -> Outcome {
+    let sent = sock.send_to(payload, to).map_err(Failure::during(format!(
+        "sending message {number} ({} bytes) to {to}",
+        payload.len()
+    )))?;
     say(&format!("sent {sent} bytes: {}", show(payload)));
     Ok(())
 }
@@ -120,6 +151,20 @@ pub fn resolve(flag: &str, text: &str) -> Result<SocketAddr, Failure> {
         .or_else(|| found.first())
         .copied()
         .ok_or_else(|| Failure::Usage(format!("{flag} {text:?} resolves to no address: {usage}")))
+}
+
+/// Resolves the address of a peer to send to, as [`resolve`] does, and
+/// refuses port 0: it means "any port" only when binding, and no datagram
+/// can be sent to it (Linux answers `EINVAL` mid-run; better said now).
+pub fn resolve_peer(flag: &str, text: &str) -> Result<SocketAddr, Failure> {
+    let addr = resolve(flag, text)?;
+    if addr.port() == 0 {
+        return Err(Failure::Usage(format!(
+            "{flag} {text:?}: port 0 is not a destination (it means \"any port\" only when \
+             binding): give the port the server listens on"
+        )));
+    }
+    Ok(addr)
 }
 
 /// Bytes as a quoted string: UTF-8 text as Rust shows a string (escapes for

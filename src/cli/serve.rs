@@ -17,6 +17,7 @@
 
 use std::sync::Arc;
 
+use clap::builder::TypedValueParser;
 use udp_lab::lab::server::models::{self, Model, ServerConfig};
 use udp_lab::lab::server::{Observer, Reply, Served, ServerStats};
 
@@ -33,16 +34,25 @@ pub struct ServeArgs {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub bind: String,
     /// What to send back: the request upper-cased, or "Thread-N [REQUEST]" from a thread per datagram.
-    #[arg(long, default_value_t = Reply::Upper,
-          value_parser = choice::<Reply>(Reply::ALL.map(|r| (r.name(), reply_name(r)))))]
+    #[arg(long, default_value_t = Reply::Upper, value_parser = reply_choice())]
     pub reply: Reply,
     /// Do not log each datagram.
     #[arg(long)]
     pub quiet: bool,
     /// How datagrams are dispatched to threads (chapter 13); default: the article's, `single` for upper, `thread-per-datagram` for threaded.
-    #[arg(long, value_name = "MODEL",
-          value_parser = choice::<Model>(Model::ALL.map(|m| (m.name(), model_help(m)))))]
+    #[arg(long, value_name = "MODEL", value_parser = model_choice())]
     pub model: Option<Model>,
+}
+
+/// `--reply`'s value parser, shared with `udp-lab bench --reply`: the
+/// style names with their help lines; clap refuses any other (exit 2).
+pub fn reply_choice() -> impl TypedValueParser<Value = Reply> {
+    choice::<Reply>(Reply::ALL.map(|r| (r.name(), reply_name(r))))
+}
+
+/// `--model`'s value parser: the model names with their help lines.
+fn model_choice() -> impl TypedValueParser<Value = Model> {
+    choice::<Model>(Model::ALL.map(|m| (m.name(), model_help(m))))
 }
 
 /// Runs `udp-lab serve` until SIGINT or SIGTERM.
@@ -107,8 +117,9 @@ fn reply_name(reply: Reply) -> &'static str {
     }
 }
 
-/// How a model dispatches datagrams to threads, in words (`--help`).
-fn model_help(model: Model) -> &'static str {
+/// How a model dispatches datagrams to threads, in words (`--help` of
+/// `serve` and `bench`).
+pub fn model_help(model: Model) -> &'static str {
     match model {
         Model::Single => "one thread, one socket, a recv_from/send_to loop",
         Model::ThreadPerDatagram => {

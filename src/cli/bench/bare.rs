@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use udp_lab::lab::stop::{Stopper, STOP_POLL};
 use udp_lab::net;
 
-use crate::cli::send::resolve;
+use crate::cli::send::{resolve, say};
 use crate::cli::{Failure, Outcome};
 
 /// The bare loop running in a thread of this process; dropping it stops it.
@@ -59,10 +59,13 @@ pub fn serve(sock: &UdpSocket, stop: &AtomicBool) {
 /// first line says where it listens, as `udp-lab serve`'s does.
 pub fn serve_as_process(bind: &str) -> Outcome {
     let bind = resolve("--serve-bare", bind)?;
-    let sock =
-        net::bind(bind).map_err(|e| Failure::Usage(format!("cannot serve on {bind}: {e}")))?;
-    sock.set_read_timeout(None)?;
-    println!("listening on {}", sock.local_addr()?);
+    let setup = || Failure::setup(format!("cannot serve on {bind}"));
+    let sock = net::bind(bind).map_err(setup())?;
+    sock.set_read_timeout(None).map_err(setup())?;
+    let addr = sock.local_addr().map_err(setup())?;
+    // `say`, not `println!`: the parent may stop reading, and a closed
+    // pipe must not panic the loop it is about to measure.
+    say(&format!("listening on {addr}"));
     let never = AtomicBool::new(false);
     serve(&sock, &never);
     Ok(())

@@ -46,8 +46,9 @@ fn clock_ticks_per_second() -> Option<u64> {
     None
 }
 
-/// The machine a measurement ran on, for the record next to the figures.
-#[derive(Clone, Debug, PartialEq)]
+/// The machine a measurement ran on, for the record next to the figures
+/// (serialized as is into `bench --json`'s `machine`).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Machine {
     /// The CPU model (Linux: `/proc/cpuinfo`), or "unknown CPU".
     pub cpu: String,

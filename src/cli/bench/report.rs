@@ -1,5 +1,5 @@
-//! What `udp-lab bench` prints: a table for people (plain or Markdown), JSON
-//! for scripts, and an SVG chart, all from the same [`Report`].
+//! What `udp-lab bench` prints: a table for people (plain or Markdown) and
+//! an SVG chart, from the same [`Report`] the JSON of `json.rs` is made of.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -68,7 +68,7 @@ fn driver_words(load: &Load) -> String {
 
 /// How many threads polled the client sockets, or `None` when each client
 /// had its own thread.
-fn poll_threads(load: &Load) -> Option<usize> {
+pub fn poll_threads(load: &Load) -> Option<usize> {
     if load.thread_per_client || cfg!(not(unix)) {
         return None;
     }
@@ -210,108 +210,6 @@ impl Report {
         );
         out
     }
-
-    /// Everything, as JSON, for scripts.
-    pub fn json(&self) -> String {
-        let contenders: Vec<String> = self.summaries.iter().map(summary_json).collect();
-        let length = match self.load.length {
-            Length::Rounds(n) => format!("\"rounds\": {n}"),
-            Length::For(d) => format!("\"duration_s\": {}", d.as_secs_f64()),
-        };
-        let m = &self.machine;
-        format!(
-            "{{\n  \"command\": {},\n  \"machine\": {{\"cpu\": {}, \"cpus\": {}, \"os\": {}, \"load_average\": {}}},\n  \
-             \"load\": {{\"clients\": {}, {length}, \"payload\": {}, \"timeout_ms\": {}, \"poll_threads\": {}}},\n  \"repeat\": {},\n  \
-             \"contenders\": [\n    {}\n  ]\n}}\n",
-            json_string(&self.command),
-            json_string(&m.cpu),
-            m.cpus,
-            json_string(&m.os),
-            m.load_average.map_or_else(|| "null".to_string(), |l| l.to_string()),
-            self.load.clients,
-            self.load.payload,
-            self.load.timeout.as_millis(),
-            poll_threads(&self.load).map_or_else(|| "null".to_string(), |n| n.to_string()),
-            self.repeat,
-            contenders.join(",\n    ")
-        )
-    }
-}
-
-fn micros(d: Duration) -> String {
-    format!("{:.1}", d.as_secs_f64() * 1e6)
-}
-
-/// A server's CPU time per request in µs, or `null` when not measured.
-fn cpu_json(d: Option<Duration>) -> String {
-    d.map_or_else(|| "null".to_string(), micros)
-}
-
-fn latency_json(l: &Latency) -> String {
-    format!(
-        "\"p50_us\": {}, \"p90_us\": {}, \"p99_us\": {}, \"max_us\": {}",
-        micros(l.p50),
-        micros(l.p90),
-        micros(l.p99),
-        micros(l.max)
-    )
-}
-
-fn summary_json(s: &Summary) -> String {
-    let (low, high) = s.rate_range();
-    let median = Latency {
-        p50: s.latency(|l| l.p50),
-        p90: s.latency(|l| l.p90),
-        p99: s.latency(|l| l.p99),
-        max: s.latency(|l| l.max),
-    };
-    let runs: Vec<String> = s
-        .runs
-        .iter()
-        .map(|m| {
-            format!(
-                "{{\"requests\": {}, \"timeouts\": {}, \"wrong\": {}, \"elapsed_s\": {:.6}, \"requests_per_s\": {:.1}, {}, \
-                 \"server_cpu_us_per_request\": {}}}",
-                m.requests,
-                m.timeouts,
-                m.wrong,
-                m.elapsed.as_secs_f64(),
-                m.rate(),
-                latency_json(&m.latency),
-                cpu_json(m.server_cpu_per_request())
-            )
-        })
-        .collect();
-    format!(
-        "{{\"name\": {}, \"requests\": {}, \"failures\": {}, \"requests_per_s\": {:.1}, \"min_requests_per_s\": {:.1}, \
-         \"max_requests_per_s\": {:.1}, {}, \"server_cpu_us_per_request\": {}, \"runs\": [{}]}}",
-        json_string(&s.name),
-        s.requests(),
-        s.failures(),
-        s.rate(),
-        low,
-        high,
-        latency_json(&median),
-        cpu_json(s.server_cpu_per_request()),
-        runs.join(", ")
-    )
-}
-
-/// A JSON string literal.
-fn json_string(text: &str) -> String {
-    let mut out = String::from("\"");
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// The colour of a contender's bars: the baseline grey, Python orange,
@@ -329,7 +227,16 @@ fn colour(name: &str) -> RGBColor {
 /// Draws two bar charts side by side into an SVG file: requests/s (median,
 /// with the min-max spread as a whisker) and p99 latency.
 pub fn plot(report: &Report, path: &Path) -> Result<(), String> {
-    let root = SVGBackend::new(path, (1000, 460)).into_drawing_area();
+    let mut svg = String::new();
+    draw(&mut svg, report)?;
+    // Written here, not by plotters' file backend: that one flushes its
+    // last bytes when dropped and loses the error of a full disk.
+    std::fs::write(path, svg).map_err(|e| e.to_string())
+}
+
+/// Draws the charts of [`plot`] into `svg`.
+fn draw(svg: &mut String, report: &Report) -> Result<(), String> {
+    let root = SVGBackend::with_string(svg, (1000, 460)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let root = root
         .titled(
