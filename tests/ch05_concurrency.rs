@@ -10,20 +10,23 @@
 //! 模拟并发") each talking to the server 10 times, against a `ThreadingUDPServer`
 //! whose handler gets `(data, sock)` and replies `"<thread name> [<DATA
 //! UPPER-CASED>]"` to `client_address`. The interop tests run the article's
-//! own `threading_clients.py` and `threading_server.py` against ours.
+//! `threading_clients.py` and `threading_server.py` (in `tests/peers/`)
+//! against ours.
+//!
+//! The clients are the lab's (`udp_lab::lab::load::clients`), the very ones
+//! chapter 13, the tour and `udp-lab bench --thread-per-client` run.
 //!
 //! Run: `cargo test --test ch05_concurrency`
 
 mod support;
 
 use std::collections::BTreeSet;
-use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
-use std::path::Path;
-use std::sync::{Arc, Barrier};
 use std::thread;
 
 use rstest::rstest;
+use support::clients::{assert_every_reply, run_clients};
+use udp_lab::lab::load::clients::{client_name, served_by, ClientLog, Exchange};
 use udp_lab::lab::server::{self, Reply};
 use udp_lab::net::{self, Family};
 use udp_lab::recv::{self, Datagram};
@@ -33,136 +36,12 @@ const CLIENTS: usize = 50;
 /// ... each doing 10 request/reply rounds: 500 requests in all.
 const ROUNDS: usize = 10;
 
-// ANCHOR: run_clients
-/// One round of one client: what it sent and what came back.
-struct Exchange {
-    request: String,
-    reply: Datagram,
-}
-
-/// Everything one client saw, kept for the assertions.
-struct ClientLog {
-    name: String,
-    socket: UdpSocket,
-    exchanges: Vec<Exchange>,
-}
-
-/// Runs `clients` client threads against `server`, all released at once by a
-/// barrier. Each has its own socket (port 0) and does `rounds` lock-step
-/// rounds: send `"<name> [n]"`, wait for the reply, only then send the next.
-/// So at most one reply per client is ever queued and no buffer overflows.
-#[track_caller]
-fn run_clients(
-    server: SocketAddr,
-    family: Family,
-    clients: usize,
-    rounds: usize,
-) -> Vec<ClientLog> {
-    let start = Arc::new(Barrier::new(clients));
-    let threads: Vec<_> = (0..clients)
-        .map(|i| {
-            let start = Arc::clone(&start);
-            thread::spawn(move || run_client(client_name(i), server, family, rounds, &start))
-        })
-        .collect();
-    let mut logs = Vec::with_capacity(clients);
-    let mut failures = Vec::new();
-    for (i, thread) in threads.into_iter().enumerate() {
-        match thread.join() {
-            Ok(Ok(log)) => logs.push(log),
-            Ok(Err(e)) => failures.push(format!("{}: {e}", client_name(i))),
-            Err(_) => failures.push(format!("{}: its thread panicked", client_name(i))),
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} of {clients} clients did not get all {rounds} replies from {server}; \
-         on loopback a reply takes microseconds, so a timeout means it was never sent \
-         or was dropped:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
-    logs
-}
-
-/// One client: bind, wait at the barrier, then the lock-step rounds. An
-/// error (a bind failure, a 5 s receive timeout) ends this client only.
-fn run_client(
-    name: String,
-    server: SocketAddr,
-    family: Family,
-    rounds: usize,
-    start: &Barrier,
-) -> io::Result<ClientLog> {
-    let socket = net::bind_loopback(family);
-    start.wait(); // wait even if binding failed, or the others would wait forever
-    let socket = socket?;
-    let mut exchanges = Vec::with_capacity(rounds);
-    for n in 0..rounds {
-        let request = format!("{name} [{n}]");
-        let what = format!("the reply to {request:?}");
-        // Another test's late datagram may reach this port: skip what is
-        // neither from the server nor about this client, keep the rest.
-        let reply =
-            recv::request_skipping_strays(&socket, server, request.as_bytes(), &name, &what)?;
-        exchanges.push(Exchange { request, reply });
-    }
-    Ok(ClientLog {
-        name,
-        socket,
-        exchanges,
-    })
-}
-// ANCHOR_END: run_clients
-
-/// `client-007`: zero-padded, so no name is a prefix of another.
-fn client_name(index: usize) -> String {
-    format!("client-{index:03}")
-}
-
-/// Checks `rule` on every exchange of every client; fails with every broken
-/// one listed (the first 10) and the `why` that the rule teaches.
-#[track_caller]
-fn assert_every_reply(
-    logs: &[ClientLog],
-    why: &str,
-    rule: impl Fn(&ClientLog, &Exchange) -> Option<String>,
-) {
-    let broken: Vec<String> = logs
-        .iter()
-        .flat_map(|log| {
-            log.exchanges
-                .iter()
-                .filter_map(|ex| rule(log, ex))
-                .map(|e| format!("{}: {e}", log.name))
-        })
-        .collect();
-    let total: usize = logs.iter().map(|log| log.exchanges.len()).sum();
-    let first: Vec<&str> = broken.iter().take(10).map(String::as_str).collect();
-    assert!(
-        broken.is_empty(),
-        "{} of {total} replies broke the rule. {why}\nfirst ones:\n{}",
-        broken.len(),
-        first.join("\n")
-    );
-}
-
-/// Why `reply` is not the threaded server's answer to `request`:
+/// Why `ex`'s reply is not the threaded server's answer to its request:
 /// `"<thread name> [<REQUEST UPPER-CASED>]"`, the thread name `Thread-...`.
-fn threaded_mismatch(request: &str, reply: &Datagram) -> Option<String> {
-    let thread = Some(thread_name(reply)).filter(|name| name.starts_with("Thread-"));
-    let expected =
-        server::threaded_reply(thread.as_deref().unwrap_or("Thread-N"), request.as_bytes());
-    let ok = thread.is_some() && reply.payload == expected;
-    let (got, expected) = (reply.text(), String::from_utf8_lossy(&expected));
-    (!ok).then(|| format!("sent {request:?}, got {got:?}, expected {expected:?}"))
-}
-
-/// The thread name a threaded reply starts with (the text before " [").
-fn thread_name(reply: &Datagram) -> String {
-    let text = reply.text();
-    text.split_once(" [")
-        .map_or(text.clone(), |(thread, _)| thread.to_string())
+fn threaded_mismatch(ex: &Exchange) -> Option<String> {
+    let expected = ex.owed(Reply::Threaded);
+    (ex.reply.payload != expected)
+        .then(|| format!("{ex}, expected {:?}", String::from_utf8_lossy(&expected)))
 }
 
 /// The client whose request a reply carries (`CLIENT-007` in
@@ -192,13 +71,13 @@ fn fifty_clients_each_get_the_threaded_answer_to_their_own_requests(#[case] fami
         return;
     }
     let server = start(Reply::Threaded, family);
-    let logs = run_clients(server.local_addr(), family, CLIENTS, ROUNDS);
+    let logs = run_clients(server.local_addr(), CLIENTS, ROUNDS);
     assert_every_reply(
         &logs,
         "The threaded server answers each datagram with \
          \"<thread name> [<REQUEST UPPER-CASED>]\", sent to the datagram's source address, \
          so a client receives the answer to its own request.",
-        |_, ex| threaded_mismatch(&ex.request, &ex.reply),
+        |_, ex| threaded_mismatch(ex),
     );
 }
 // ANCHOR_END: threaded_server_serves_fifty_clients
@@ -212,13 +91,13 @@ fn threaded_server_answers_every_datagram_on_a_new_thread(#[case] family: Family
         return;
     }
     let server = start(Reply::Threaded, family);
-    let logs = run_clients(server.local_addr(), family, CLIENTS, ROUNDS);
+    let logs = run_clients(server.local_addr(), CLIENTS, ROUNDS);
     let stats = server.shutdown(); // joins every handler: the counts are final
     let total = CLIENTS * ROUNDS;
     let names: BTreeSet<String> = logs
         .iter()
         .flat_map(|l| &l.exchanges)
-        .map(|ex| thread_name(&ex.reply))
+        .map(|ex| served_by(&ex.reply))
         .collect();
     assert_eq!(
         stats.threads_spawned, total as u64,
@@ -244,16 +123,12 @@ fn single_threaded_echo_serves_fifty_clients_from_one_socket(#[case] family: Fam
         return;
     }
     let server = start(Reply::Upper, family);
-    let logs = run_clients(server.local_addr(), family, CLIENTS, ROUNDS);
+    let logs = run_clients(server.local_addr(), CLIENTS, ROUNDS);
     assert_every_reply(
         &logs,
         "One thread looping on recv_from/send_to on one socket answers every client: \
          UDP has no accept, each datagram names its sender.",
-        |_, ex| {
-            let expected = server::upper_reply(ex.request.as_bytes());
-            (ex.reply.payload != expected)
-                .then(|| format!("sent {:?}, got {:?}", ex.request, ex.reply.text()))
-        },
+        |_, ex| (!ex.is_answer(Reply::Upper)).then(|| ex.to_string()),
     );
     let stats = server.shutdown();
     assert_eq!(
@@ -276,7 +151,7 @@ fn every_reply_comes_from_the_server_address(
     }
     let server = start(reply, family);
     let addr = server.local_addr();
-    let logs = run_clients(addr, family, CLIENTS, ROUNDS);
+    let logs = run_clients(addr, CLIENTS, ROUNDS);
     assert_every_reply(
         &logs,
         &format!(
@@ -300,7 +175,7 @@ fn no_client_ever_receives_another_clients_reply(#[case] family: Family) {
         return;
     }
     let server = start(Reply::Threaded, family);
-    let logs = run_clients(server.local_addr(), family, CLIENTS, ROUNDS);
+    let logs = run_clients(server.local_addr(), CLIENTS, ROUNDS);
     assert_every_reply(
         &logs,
         "A reply goes to the address its request came from, and each client has its own socket \
@@ -434,13 +309,14 @@ fn tcp_server_gets_a_new_socket_per_client_from_accept(#[case] family: Family) {
 }
 // ANCHOR_END: tcp_accepts_per_client
 
-/// Runs a `threading_clients.py` (50 x 10) against `server` and asserts it
-/// exits 0 after printing "0 failures".
+/// Runs the article's `threading_clients.py` (50 x 10) against `server`
+/// and asserts it exits 0 after printing "0 failures".
 #[track_caller]
-fn assert_python_clients_all_answered(python: &str, script: &Path, server: SocketAddr) {
+fn assert_python_clients_all_answered(python: &str, server: SocketAddr) {
+    let script = support::peer("threading_clients.py");
     let [host, port] = support::host_port(server);
     let args = [host, port, CLIENTS.to_string(), ROUNDS.to_string()];
-    let out = support::run_client(python, script, &args);
+    let out = support::run_client(python, &script, &args);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = stdout.lines().collect();
     let tail = &lines[lines.len().saturating_sub(12)..]; // the count and the first failures
@@ -468,32 +344,15 @@ fn python_threading_clients_are_all_answered_by_our_threaded_server(#[case] fami
         return;
     };
     let server = start(Reply::Threaded, family);
-    assert_python_clients_all_answered(
-        python,
-        &support::peer("threading_clients.py"),
-        server.local_addr(),
-    );
+    assert_python_clients_all_answered(python, server.local_addr());
 }
 // ANCHOR_END: python_clients_against_ours
-
-/// The article's client is IPv4-only (it hard-codes `AF_INET`).
-#[test]
-fn article_threading_clients_are_all_answered_by_our_threaded_server() {
-    let Some(python) = support::python3() else {
-        return;
-    };
-    let Some(script) = support::seed("threading_clients.py") else {
-        return;
-    };
-    let server = start(Reply::Threaded, Family::V4);
-    assert_python_clients_all_answered(python, &script, server.local_addr());
-}
 
 /// Checks that every reply from a Python `ThreadingUDPServer` at `addr` is
 /// `"<thread name> [<REQUEST UPPER-CASED>]"` and comes from `addr`.
 #[track_caller]
 fn assert_python_server_answers_our_clients(addr: SocketAddr) {
-    let logs = run_clients(addr, Family::of(&addr), CLIENTS, ROUNDS);
+    let logs = run_clients(addr, CLIENTS, ROUNDS);
     assert_every_reply(
         &logs,
         &format!(
@@ -505,7 +364,7 @@ fn assert_python_server_answers_our_clients(addr: SocketAddr) {
             let from = ex.reply.from;
             let wrong_source =
                 (from != addr).then(|| format!("the reply to {:?} came from {from}", ex.request));
-            threaded_mismatch(&ex.request, &ex.reply).or(wrong_source)
+            threaded_mismatch(ex).or(wrong_source)
         },
     );
 }
@@ -525,19 +384,6 @@ fn our_clients_are_all_answered_by_python_threading_server(#[case] family: Famil
     assert_python_server_answers_our_clients(server.addr);
 }
 // ANCHOR_END: our_clients_against_python
-
-/// The article's server is IPv4-only (`ThreadingUDPServer` defaults to `AF_INET`).
-#[test]
-fn our_clients_are_all_answered_by_the_articles_threading_server() {
-    let Some(python) = support::python3() else {
-        return;
-    };
-    let Some(script) = support::seed("threading_server.py") else {
-        return;
-    };
-    let server = support::start_seed_server(python, &script);
-    assert_python_server_answers_our_clients(server.addr);
-}
 
 // ANCHOR: exercise_5_1
 /// Hint: bind one socket and `try_clone()` it: two handles, one socket (one

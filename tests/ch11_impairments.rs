@@ -15,13 +15,12 @@
 //! Run: `cargo test --test ch11_impairments`
 
 use std::collections::HashMap;
-use std::net::UdpSocket;
 use std::time::{Duration, Instant};
 
 use proptest::collection::vec;
 use proptest::prelude::*;
 use rstest::rstest;
-use udp_lab::lab::relay::{self, Direction, Impairments, Links, Packet, Plan, RelayStats};
+use udp_lab::lab::relay::{self, Direction, Impairments, Packet, Plan, RelayStats};
 use udp_lab::lab::server::{self, Reply};
 use udp_lab::net::{self, Family};
 use udp_lab::recv;
@@ -44,43 +43,22 @@ fn payloads<R>(packets: Vec<Packet<R>>) -> Vec<Vec<u8>> {
     packets.into_iter().map(|p| p.payload).collect()
 }
 
-/// Sends `inputs` from a client through a relay impairing the client→server
-/// direction, to a sink socket that reads only after the relay has stopped.
-/// Returns what the sink received, in order, and the relay's counters.
+/// [`relay::deliver`]: sends `inputs` from a client through a relay
+/// impairing the client→server direction, to a sink socket that reads only
+/// after the relay has stopped. Returns what the sink received, in order,
+/// and the relay's counters; any failure to set it up fails the test.
+#[track_caller]
 fn through_relay(
     family: Family,
     imp: Impairments,
     inputs: &[Vec<u8>],
 ) -> (Vec<Vec<u8>>, RelayStats) {
-    let sink = net::bind_loopback(family).expect("bind the sink");
-    let sink_addr = sink.local_addr().expect("sink address");
-    let relay = relay::spawn(family.any_port(), sink_addr, Links::to_server_only(imp))
-        .expect("start the relay");
-    let client = net::bind_loopback(family).expect("bind the client");
-    for payload in inputs {
-        client
-            .send_to(payload, relay.local_addr())
-            .expect("send_to the relay");
-    }
-    let all = inputs.len() as u64;
-    relay
-        .wait_until("the relay to read every datagram", |s| {
-            s.to_server.received == all
-        })
-        .expect("the relay reads all it was sent (few small datagrams: no kernel drop)");
-    let stats = relay.shutdown();
-    (drain(&sink, stats.to_server.sent), stats)
-}
-
-/// Receives exactly `count` datagrams (each wait bounded by the socket's timeout).
-fn drain(sink: &UdpSocket, count: u64) -> Vec<Vec<u8>> {
-    (0..count)
-        .map(|i| {
-            recv::recv_datagram(sink, &format!("relayed datagram {i} of {count}"))
-                .expect("relayed")
-                .payload
-        })
-        .collect()
+    relay::deliver(family, imp, inputs).unwrap_or_else(|e| {
+        panic!(
+            "sending {} datagrams through the relay to a sink on {family}: {e}",
+            inputs.len()
+        )
+    })
 }
 
 // ANCHOR: seeded_sequence

@@ -13,20 +13,25 @@
 //! messages each, every reply `"<thread name> [<DATA UPPER-CASED>]"` sent to
 //! `client_address`.
 //!
+//! The clients are chapter 05's (`udp_lab::lab::load::clients`).
+//!
 //! Run: `cargo test --test ch13_concurrency_models`
+
+mod support;
 
 use std::collections::BTreeSet;
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
-use std::sync::{mpsc, Arc, Barrier};
+use std::sync::mpsc;
 use std::thread;
 
 use rstest::rstest;
+use support::clients::{assert_every_reply, run_clients};
+use udp_lab::lab::load::clients::served_by;
 use udp_lab::lab::load::{self, Length, Load};
 use udp_lab::lab::server::models::{self, Model, ServerConfig};
 use udp_lab::lab::server::{self, Reply, ServerHandle};
 use udp_lab::net::{self, Family, DEFAULT_TIMEOUT};
-use udp_lab::recv::{self, Datagram};
 use udp_lab::tune::{self, Tuning};
 
 /// The article's load: 50 client threads x 10 messages.
@@ -57,87 +62,6 @@ fn start(model: Model, reply: Reply, family: Family) -> Option<ServerHandle> {
         return None;
     }
     Some(started.unwrap_or_else(|e| panic!("starting the {model} server on {family}: {e}")))
-}
-
-// ANCHOR: run_clients
-/// One client's exchanges, in order: what it sent, what came back.
-type Exchanges = Vec<(String, Datagram)>;
-
-/// The article's clients: `clients` threads released together by a
-/// barrier, each with its own socket, each sending `"client-007 [n]"` and
-/// waiting for the reply before the next (lock-step).
-#[track_caller]
-fn run_clients(server: SocketAddr, clients: usize, rounds: usize) -> Vec<Exchanges> {
-    let start = Arc::new(Barrier::new(clients));
-    let threads: Vec<_> = (0..clients)
-        .map(|i| {
-            let start = Arc::clone(&start);
-            thread::spawn(move || one_client(&format!("client-{i:03}"), server, rounds, &start))
-        })
-        .collect();
-    let results: Vec<io::Result<Exchanges>> = threads
-        .into_iter()
-        .map(|t| t.join().expect("a client thread panicked"))
-        .collect();
-    let failures: Vec<String> = results
-        .iter()
-        .filter_map(|r| r.as_ref().err())
-        .map(|e| e.to_string())
-        .collect();
-    assert!(
-        failures.is_empty(),
-        "{} of {clients} clients missed a reply from {server} (on loopback a reply takes \
-         microseconds: a timeout means it was never sent):\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
-    results
-        .into_iter()
-        .map(|r| r.expect("checked above"))
-        .collect()
-}
-
-fn one_client(
-    name: &str,
-    server: SocketAddr,
-    rounds: usize,
-    start: &Barrier,
-) -> io::Result<Exchanges> {
-    let sock = net::bind_loopback(Family::of(&server));
-    start.wait(); // wait even if binding failed, or the others would wait forever
-    let sock = sock?;
-    (0..rounds)
-        .map(|n| {
-            let request = format!("{name} [{n}]");
-            let what = format!("the reply to {request:?}");
-            recv::request_skipping_strays(&sock, server, request.as_bytes(), name, &what)
-                .map(|reply| (request, reply))
-        })
-        .collect()
-}
-// ANCHOR_END: run_clients
-
-/// Every reply that breaks `rule` (the first 10), with the request it answered.
-fn broken(logs: &[Exchanges], rule: impl Fn(&str, &Datagram) -> bool) -> Vec<String> {
-    logs.iter()
-        .flatten()
-        .filter(|(request, reply)| !rule(request, reply))
-        .take(10)
-        .map(|(request, reply)| {
-            format!(
-                "sent {request:?}, got {:?} from {}",
-                reply.text(),
-                reply.from
-            )
-        })
-        .collect()
-}
-
-/// The thread name a threaded reply starts with (the text before " [").
-fn served_by(reply: &Datagram) -> String {
-    let text = reply.text();
-    text.split_once(" [")
-        .map_or(text.clone(), |(name, _)| name.to_string())
 }
 
 /// Whether `name` is one of `model`'s threads: `Thread-N` handlers for
@@ -180,15 +104,14 @@ fn every_model_answers_fifty_clients_each_with_its_own_replies(
     };
     let addr = server.local_addr();
     let logs = run_clients(addr, CLIENTS, ROUNDS);
-    let wrong = broken(&logs, |request, reply| {
-        reply.payload == server::upper_reply(request.as_bytes()) && reply.from == addr
-    });
-    assert!(
-        wrong.is_empty(),
-        "{model}: every one of the {} requests must come back upper-cased, from {addr}, to the \
-         client that sent it (its own name and round are in it); these did not:\n{}",
-        CLIENTS * ROUNDS,
-        wrong.join("\n")
+    assert_every_reply(
+        &logs,
+        &format!(
+            "{model}: every one of the {} requests must come back upper-cased, from {addr}, to \
+             the client that sent it (its own name and round are in it).",
+            CLIENTS * ROUNDS
+        ),
+        |_, ex| (!ex.is_answer(Reply::Upper) || ex.reply.from != addr).then(|| ex.to_string()),
     );
 }
 // ANCHOR_END: every_model_serves_the_article
@@ -205,16 +128,18 @@ fn threaded_replies_name_the_thread_of_the_model_that_served_them(#[case] model:
         return;
     };
     let logs = run_clients(server.local_addr(), 10, 3);
-    let wrong = broken(&logs, |request, reply| {
-        let name = served_by(reply);
-        is_thread_of(model, &name)
-            && reply.payload == server::threaded_reply(&name, request.as_bytes())
-    });
-    assert!(
-        wrong.is_empty(),
-        "{model}: the reply style is independent of the model; a threaded reply is \
-         \"<thread name> [<REQUEST UPPER-CASED>]\" naming one of {model}'s threads; these are not:\n{}",
-        wrong.join("\n")
+    assert_every_reply(
+        &logs,
+        &format!(
+            "{model}: the reply style is independent of the model; a threaded reply is \
+             \"<thread name> [<REQUEST UPPER-CASED>]\" naming one of {model}'s threads."
+        ),
+        |_, ex| {
+            let name = served_by(&ex.reply);
+            let right = is_thread_of(model, &name)
+                && ex.reply.payload == server::threaded_reply(&name, ex.request.as_bytes());
+            (!right).then(|| ex.to_string())
+        },
     );
 }
 // ANCHOR_END: threaded_reply_names_the_worker
@@ -394,17 +319,18 @@ fn one_clients_datagrams_always_reach_the_same_reuseport_socket(#[case] family: 
     };
     let logs = run_clients(server.local_addr(), 16, 10);
 
-    for exchanges in &logs {
-        let sockets: BTreeSet<String> = exchanges
+    for log in &logs {
+        let sockets: BTreeSet<String> = log
+            .exchanges
             .iter()
-            .map(|(_, reply)| served_by(reply))
+            .map(|ex| served_by(&ex.reply))
             .collect();
         assert_eq!(
             sockets.len(),
             1,
-            "{:?}: all 10 datagrams of one client (one 4-tuple) reach the same socket of the \
+            "{}: all 10 datagrams of one client (one 4-tuple) reach the same socket of the \
              group, so per-client order and state stay with one thread; served by {sockets:?}",
-            exchanges[0].0
+            log.name
         );
     }
 }

@@ -3,11 +3,11 @@
 //!
 //! Claim: `udp-lab serve` is the article's server ("the server replies
 //! `sendto(data.upper(), client_addr)`", and the `ThreadingUDPServer` that
-//! replies `"<thread name> [<DATA>]"`) and serves the article's own clients;
+//! replies `"<thread name> [<DATA>]"`) and serves the article's clients;
 //! `udp-lab send` is the article's client with a deadline and talks to the
-//! article's own servers; `udp-lab tour` shows every chapter's property live.
-//! Errors are one line with exit code 2, a missing reply is exit code 1,
-//! and nothing hangs.
+//! article's servers (the Python programs in `tests/peers/`); `udp-lab tour`
+//! shows every chapter's property live. Errors are one line with exit code
+//! 2, a missing reply is exit code 1, and nothing hangs.
 //!
 //! Run: `cargo test --test cli`
 
@@ -69,6 +69,28 @@ fn port_closed_to_others() -> UdpSocket {
     let addr = holder.local_addr().expect("its address");
     holder.connect(addr).expect("connect it to itself");
     holder
+}
+
+/// The one error line of a command clap refused, asserted to be the only
+/// line apart from clap's own decoration below it (the possible values, a
+/// tip, "For more information, try '--help'.").
+#[track_caller]
+fn the_error_line(stderr: &str) -> &str {
+    let decoration = |l: &str| {
+        l.starts_with("  [possible values:")
+            || l.starts_with("  tip:")
+            || l.starts_with("For more information")
+    };
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !decoration(l))
+        .collect();
+    assert_eq!(lines.len(), 1, "an error is one clear line, got:\n{stderr}");
+    assert!(
+        lines[0].starts_with("error: ") && !stderr.contains("panicked"),
+        "the line is clap's error, not a panic: {stderr}"
+    );
+    lines[0]
 }
 
 /// Asserts a failed run printed exactly one line on stderr and no panic.
@@ -319,6 +341,85 @@ fn bad_address_exits_2_with_one_line_and_no_panic(#[case] args: &[&str]) {
     );
 }
 
+#[rstest]
+#[case::zero_timeout(&["send", "--to", "127.0.0.1:0", "--timeout-ms", "0", "hi"], &["--timeout-ms", "1..=600000"])]
+#[case::negative_timeout(&["send", "--to", "127.0.0.1:0", "--timeout-ms", "-5", "hi"], &["--timeout-ms", "1..=600000"])]
+#[case::unknown_reply(&["serve", "--bind", "127.0.0.1:0", "--reply", "loud"], &["--reply", "upper, threaded"])]
+#[case::unknown_model(&["serve", "--bind", "127.0.0.1:0", "--model", "fastest"], &["--model", "reuseport"])]
+fn a_value_out_of_range_is_refused_by_clap_naming_the_flag_and_what_it_accepts(
+    #[case] args: &[&str],
+    #[case] named: &[&str],
+) {
+    let output = run(args);
+
+    let stderr = stderr_of(&output);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "a value out of range is bad input: exit code 2; stderr: {stderr}"
+    );
+    let line = the_error_line(&stderr);
+    assert!(
+        line.contains(named[0]),
+        "the error line names the flag {:?}: {line}",
+        named[0]
+    );
+    assert!(
+        stderr.contains(named[1]),
+        "the error says what is accepted ({:?}; clap lists possible values below its \
+         line): {stderr}",
+        named[1]
+    );
+}
+
+#[test]
+fn send_to_port_0_exits_2_because_no_datagram_can_be_sent_there() {
+    let output = run(&["send", "--to", "127.0.0.1:0", "hello"]);
+
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "port 0 means 'any port' only when binding: as a destination it is bad input (2), \
+         refused before sending; stderr: {}",
+        stderr_of(&output)
+    );
+    assert_one_clear_line(&output);
+    assert!(
+        stderr_of(&output).contains("port 0"),
+        "the line says what is wrong with the address: {}",
+        stderr_of(&output)
+    );
+}
+
+#[test]
+fn send_refuses_a_message_no_datagram_can_carry_with_exit_2_before_sending_anything() {
+    let echo = server::spawn(Family::V4.any_port(), Reply::Upper)
+        .expect("start an in-process echo server");
+    let to = echo.local_addr().to_string();
+    let too_big = "a".repeat(Family::V4.max_payload() + 1);
+
+    let output = run(&["send", "--to", &to, "first", &too_big]);
+
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "a message longer than 65,507 bytes cannot be one IPv4 datagram: bad input, exit 2 \
+         (not a failed run, 1); stderr: {}",
+        stderr_of(&output)
+    );
+    assert_one_clear_line(&output);
+    assert!(
+        stderr_of(&output).contains("message 2 is 65508 bytes"),
+        "the line says which message is too big and by how much: {}",
+        stderr_of(&output)
+    );
+    assert_eq!(
+        echo.shutdown().received,
+        0,
+        "every message is checked before the first is sent, so the server received nothing"
+    );
+}
+
 // ---- udp-lab tour ----
 
 #[rstest]
@@ -397,48 +498,6 @@ fn serve_answers_the_projects_50_by_10_threading_clients(#[case] reply: &str) {
     assert_client_saw_no_failures(&output, "50 clients x 10 rounds against udp-lab serve");
 }
 
-#[test]
-fn serve_answers_the_articles_own_echo_client() {
-    let Some(python) = support::python3() else {
-        return;
-    };
-    let Some(client) = support::seed("echo_client.py") else {
-        return;
-    };
-    let serve = Serve::start(Family::V4, &[]);
-
-    let output = support::run_client(python, &client, &client_args(serve.addr, &["3"]));
-
-    assert!(
-        output.status.success(),
-        "the article's client got its replies: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&output.stdout),
-        "HELLO\n".repeat(3),
-        "three 'hello', three 'HELLO'"
-    );
-}
-
-#[test]
-fn serve_answers_the_articles_own_50_by_10_threading_clients() {
-    let Some(python) = support::python3() else {
-        return;
-    };
-    let Some(clients) = support::seed("threading_clients.py") else {
-        return;
-    };
-    let serve = Serve::start(Family::V4, &["--reply", "threaded"]);
-
-    let output = support::run_client(python, &clients, &client_args(serve.addr, &["50", "10"]));
-
-    assert_client_saw_no_failures(
-        &output,
-        "the article's 50 clients x 10 rounds against udp-lab serve --reply threaded",
-    );
-}
-
 #[rstest]
 #[case::ipv4(Family::V4)]
 #[case::ipv6(Family::V6)]
@@ -457,47 +516,18 @@ fn send_talks_to_the_projects_python_echo_server(#[case] family: Family) {
 }
 
 #[test]
-fn send_talks_to_the_articles_own_echo_server() {
+fn send_talks_to_the_projects_python_threading_server() {
     let Some(python) = support::python3() else {
         return;
     };
-    let Some(script) = support::seed("echo_server.py") else {
-        return;
-    };
-    let server = support::start_seed_server(python, &script);
-
-    let output = run(&[
-        "send",
-        "--to",
-        &server.addr.to_string(),
-        "hello",
-        "",
-        "world",
-    ]);
-
-    assert_replies(
-        &output,
-        server.addr,
-        &["5 bytes: \"HELLO\"", "0 bytes: \"\"", "5 bytes: \"WORLD\""],
-    );
-}
-
-#[test]
-fn send_talks_to_the_articles_own_threading_server() {
-    let Some(python) = support::python3() else {
-        return;
-    };
-    let Some(script) = support::seed("threading_server.py") else {
-        return;
-    };
-    let server = support::start_seed_server(python, &script);
+    let server = support::start_peer_server(python, "threading_server.py", Family::V4);
 
     let output = run(&["send", "--to", &server.addr.to_string(), "hello"]);
 
     assert_eq!(
         output.status.code(),
         Some(0),
-        "the article's threaded server answers; stderr: {}",
+        "the article's threaded server (tests/peers/threading_server.py) answers; stderr: {}",
         stderr_of(&output)
     );
     let stdout = stdout_of(&output);

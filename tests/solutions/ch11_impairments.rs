@@ -60,7 +60,7 @@ fn held_datagram_is_released_by_the_clock_when_no_overtaker_comes() {
     let relay = relay::spawn(
         Family::V4.any_port(),
         sink.local_addr().expect("sink"),
-        Links::to_server_only(hold_all),
+        relay::Links::to_server_only(hold_all),
     )
     .expect("start the relay");
     let client = net::bind_loopback(Family::V4).expect("bind the client");

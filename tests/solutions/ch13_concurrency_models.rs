@@ -17,8 +17,8 @@ fn a_pool_of_three_threads_answers_only_from_its_three_threads() {
 
     let names: BTreeSet<String> = logs
         .iter()
-        .flatten()
-        .map(|(_, reply)| served_by(reply))
+        .flat_map(|log| &log.exchanges)
+        .map(|ex| served_by(&ex.reply))
         .collect();
     let pool: BTreeSet<String> = (1..=3).map(|i| format!("pool-{i}")).collect();
     assert!(
@@ -46,7 +46,7 @@ fn batch_model_answers_a_burst_of_a_hundred_datagrams_in_order() {
     }
 
     for n in 0..100 {
-        let reply = recv::recv_datagram(&client, &format!("the reply to burst {n}"))
+        let reply = udp_lab::recv::recv_datagram(&client, &format!("the reply to burst {n}"))
             .expect("every datagram of the burst is answered");
         assert_eq!(
             reply.text(),
@@ -85,7 +85,7 @@ fn a_reuseport_group_that_lost_a_socket_sends_everything_to_the_rest() {
             .expect("send on loopback");
     }
     let received = (0..20)
-        .filter(|i| recv::recv_datagram(&rest, &format!("datagram {i}")).is_ok())
+        .filter(|i| udp_lab::recv::recv_datagram(&rest, &format!("datagram {i}")).is_ok())
         .count();
     assert_eq!(
         received, 20,

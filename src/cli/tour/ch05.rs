@@ -1,12 +1,13 @@
-//! Tour block for chapter 05: one socket serves many clients without connections.
+//! Tour block for chapter 05: one socket serves many clients without
+//! connections. The clients are the chapter's own
+//! ([`udp_lab::lab::load::clients`]); this block only counts what they saw.
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
-use std::thread;
 
-use udp_lab::lab::server::{self, upper_reply, Reply};
-use udp_lab::net::{self, Family};
-use udp_lab::recv;
+use udp_lab::lab::load::clients::{self, served_by, ClientLog};
+use udp_lab::lab::server::{self, Reply};
+use udp_lab::net::Family;
 
 use super::Report;
 
@@ -14,82 +15,41 @@ use super::Report;
 const CLIENTS: usize = 50;
 const ROUNDS: usize = 10;
 
-/// What the clients saw against one server.
-#[derive(Default)]
-struct Tally {
-    /// Replies that were right and came to the client that asked.
-    right: usize,
-    /// The server thread names found in the replies (threaded server only).
-    thread_names: BTreeSet<String>,
-}
-
 /// Runs the article's 50 x 10 clients against the threaded server, then
 /// against the plain single-threaded echo.
 pub fn demo() -> std::io::Result<Report> {
     let threaded = server::spawn(Family::V4.any_port(), Reply::Threaded)?;
-    let t = run_clients(threaded.local_addr(), Reply::Threaded)?;
+    let t = clients::run(threaded.local_addr(), CLIENTS, ROUNDS)?;
     let plain = server::spawn(Family::V4.any_port(), Reply::Upper)?;
-    let p = run_clients(plain.local_addr(), Reply::Upper)?;
+    let p = clients::run(plain.local_addr(), CLIENTS, ROUNDS)?;
     let total = CLIENTS * ROUNDS;
-    let held = t.right == total && t.thread_names.len() > 1 && p.right == total;
+    let (t_right, p_right) = (
+        right(&t, threaded.local_addr(), Reply::Threaded),
+        right(&p, plain.local_addr(), Reply::Upper),
+    );
+    let threads: BTreeSet<String> = t
+        .iter()
+        .flat_map(|log| &log.exchanges)
+        .map(|ex| served_by(&ex.reply))
+        .collect();
     Ok(Report {
         lines: vec![
             format!(
-                "threaded server {}: {CLIENTS} clients x {ROUNDS} messages, {}/{total} replies right and to the right client",
+                "threaded server {}: {CLIENTS} clients x {ROUNDS} messages, {t_right}/{total} replies right and to the right client",
                 threaded.local_addr(),
-                t.right
             ),
-            format!("server thread names seen in the replies: {} different", t.thread_names.len()),
-            format!("single-threaded echo {}: {}/{total} replies right and to the right client", plain.local_addr(), p.right),
+            format!("server thread names seen in the replies: {} different", threads.len()),
+            format!("single-threaded echo {}: {p_right}/{total} replies right and to the right client", plain.local_addr()),
         ],
-        held,
+        held: t_right == total && threads.len() > 1 && p_right == total,
     })
 }
 
-/// Starts the clients in threads named as Python names them (`Thread-1` ..)
-/// and adds up what they saw.
-fn run_clients(server: SocketAddr, style: Reply) -> std::io::Result<Tally> {
-    let mut tally = Tally::default();
-    thread::scope(|scope| {
-        let clients: Vec<_> = (1..=CLIENTS)
-            .map(|i| scope.spawn(move || one_client(&format!("Thread-{i}"), server, style)))
-            .collect();
-        for client in clients {
-            let seen = client
-                .join()
-                .map_err(|_| std::io::Error::other("a client thread panicked"))??;
-            tally.right += seen.right;
-            tally.thread_names.extend(seen.thread_names);
-        }
-        Ok(tally)
-    })
-}
-
-/// One client: `ROUNDS` requests `"<name> [n]"`, each reply checked.
-fn one_client(name: &str, server: SocketAddr, style: Reply) -> std::io::Result<Tally> {
-    let sock = net::bind_loopback(Family::V4)?;
-    let mut seen = Tally::default();
-    for n in 0..ROUNDS {
-        let request = format!("{name} [{n}]").into_bytes();
-        let reply = recv::request(&sock, server, &request, "the server's reply")?;
-        let thread_name = match style {
-            Reply::Upper => (reply.payload == upper_reply(&request)).then(String::new),
-            Reply::Threaded => threaded_sender(&reply.payload, &request),
-        };
-        if let (Some(thread_name), true) = (thread_name, reply.from == server) {
-            seen.right += 1;
-            if style == Reply::Threaded {
-                seen.thread_names.insert(thread_name);
-            }
-        }
-    }
-    Ok(seen)
-}
-
-/// The server thread's name if `reply` is `"<thread name> [<REQUEST UPPER-CASED>]"`.
-fn threaded_sender(reply: &[u8], request: &[u8]) -> Option<String> {
-    let text = std::str::from_utf8(reply).ok()?;
-    let expected_tail = format!(" [{}]", String::from_utf8_lossy(&upper_reply(request)));
-    let name = text.strip_suffix(&expected_tail)?;
-    name.starts_with("Thread-").then(|| name.to_string())
+/// How many replies are `style`'s answer to their own client's request,
+/// from `server`.
+fn right(logs: &[ClientLog], server: SocketAddr, style: Reply) -> usize {
+    logs.iter()
+        .flat_map(|log| &log.exchanges)
+        .filter(|ex| ex.is_answer(style) && ex.reply.from == server)
+        .count()
 }

@@ -1,11 +1,11 @@
 //! Tour block for chapter 11: the seeded relay loses, duplicates and
-//! reorders exactly as its seed predicts.
+//! reorders exactly as its seed predicts. The run is the chapter's own
+//! ([`relay::deliver`]); this block prints it.
 
 use std::time::Duration;
 
-use udp_lab::lab::relay::{self, Direction, Impairments, Links, Plan};
-use udp_lab::net::{self, Family};
-use udp_lab::recv;
+use udp_lab::lab::relay::{self, Direction, Impairments, Plan};
+use udp_lab::net::Family;
 
 use super::Report;
 
@@ -18,25 +18,15 @@ pub fn demo() -> std::io::Result<Report> {
         .reorder(4, 0.3)
         .hold(Duration::from_secs(3600));
     let inputs: Vec<Vec<u8>> = (0..20u8).map(|i| vec![i]).collect();
-    let sink = net::bind_loopback(Family::V4)?;
-    let relay = relay::spawn(
-        Family::V4.any_port(),
-        sink.local_addr()?,
-        Links::to_server_only(imp),
-    )?;
-    let client = net::bind_loopback(Family::V4)?;
-    for payload in &inputs {
-        client.send_to(payload, relay.local_addr())?;
-    }
-    relay.wait_until("the relay to read all 20", |s| s.to_server.received == 20)?;
-    let stats = relay.shutdown().to_server;
-    let mut arrived = Vec::new();
-    for _ in 0..stats.sent {
-        arrived.push(recv::recv_datagram(&sink, "a relayed datagram")?.payload[0]);
-    }
+    let (delivered, stats) = relay::deliver(Family::V4, imp, &inputs)?;
+    let stats = stats.to_server;
+    let arrived: Vec<u8> = delivered
+        .iter()
+        .filter_map(|p| p.first().copied())
+        .collect();
     let predicted: Vec<u8> = Plan::run(&imp, Direction::ToServer, inputs)
         .iter()
-        .map(|p| p.payload[0])
+        .filter_map(|p| p.payload.first().copied())
         .collect();
     Ok(Report {
         lines: vec![

@@ -16,9 +16,11 @@
 //! [`default_poll_threads`]), each polling its share of the client sockets
 //! (`poll`, in `polled.rs`), all released together by a barrier. The
 //! article's way, one thread per client blocked in `recv_from`
-//! ([`Load::thread_per_client`]), costs a sleep, a wake-up and a context
-//! switch per request: on a 2-CPU machine that generator used more CPU than
-//! the servers it measured, and every fast server looked alike.
+//! ([`Load::thread_per_client`]: the very clients of chapters 05 and 13,
+//! [`clients::lock_step`], timing instead of recording), costs a sleep, a
+//! wake-up and a context switch per request: on a 2-CPU machine that
+//! generator used more CPU than the servers it measured, and every fast
+//! server looked alike.
 //!
 //! ```
 //! use udp_lab::lab::load::{self, Length, Load};
@@ -36,12 +38,12 @@
 //! server's CPU time, the bare baseline loop, the report) is command-line
 //! code, in `src/cli/bench/`.
 
+pub mod clients;
 #[cfg(unix)]
 mod polled;
 
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
-use std::sync::Barrier;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -279,9 +281,22 @@ pub fn run(target: SocketAddr, load: &Load) -> io::Result<Measurement> {
         ));
     }
     let runs = if load.thread_per_client || cfg!(not(unix)) {
-        run_threads(load.clients, target, load, |index, start| {
-            threaded_client(index, target, load, start).map(|run| vec![run])
-        })?
+        // The article's way: the lock-step clients of chapters 05 and 13,
+        // one thread each, timing and counting instead of recording.
+        let finished = clients::lock_step(target, load.clients, load.length, |index| {
+            Timed::new(index, load)
+        })?;
+        finished
+            .into_iter()
+            .map(|client| {
+                let done = client?;
+                Ok(ClientRun {
+                    began: done.began,
+                    ended: done.ended,
+                    ..done.client.seen
+                })
+            })
+            .collect::<io::Result<Vec<_>>>()?
     } else {
         // A few driver threads, each polling its share of the client
         // sockets: the clients are just as many and just as lock-step.
@@ -290,10 +305,21 @@ pub fn run(target: SocketAddr, load: &Load) -> io::Result<Measurement> {
             n => n,
         }
         .min(load.clients);
-        run_threads(drivers, target, load, |driver, start| {
-            let share = (driver * load.clients / drivers)..((driver + 1) * load.clients / drivers);
-            polled::drive(share, target, load, start)
-        })?
+        let driven = clients::released_together(
+            drivers,
+            |driver| format!("bench-poller-{driver}"),
+            |driver, start| {
+                let share =
+                    (driver * load.clients / drivers)..((driver + 1) * load.clients / drivers);
+                polled::drive(share, target, load, start)
+            },
+        )
+        .map_err(|e| net::context(e, format!("starting the bench threads against {target}")))?;
+        let mut runs = Vec::with_capacity(load.clients);
+        for seen in driven {
+            runs.extend(seen?);
+        }
+        runs
     };
     Ok(measure(runs))
 }
@@ -311,39 +337,6 @@ pub fn run(target: SocketAddr, load: &Load) -> io::Result<Measurement> {
 pub fn default_poll_threads() -> usize {
     let cpus = thread::available_parallelism().map_or(1, |n| n.get());
     (cpus / 2).max(1)
-}
-
-/// Starts `threads` threads running `body(i, barrier)`, all released by
-/// one barrier, and collects what their clients saw.
-fn run_threads<F>(
-    threads: usize,
-    target: SocketAddr,
-    load: &Load,
-    body: F,
-) -> io::Result<Vec<ClientRun>>
-where
-    F: Fn(usize, &Barrier) -> io::Result<Vec<ClientRun>> + Sync,
-{
-    let start = Barrier::new(threads);
-    thread::scope(|scope| {
-        let handles = (0..threads)
-            .map(|i| {
-                let (body, start) = (&body, &start);
-                thread::Builder::new()
-                    .name(format!("bench-client-{i}"))
-                    .spawn_scoped(scope, move || body(i, start))
-            })
-            .collect::<io::Result<Vec<_>>>()
-            .map_err(|e| net::context(e, format!("starting the bench threads against {target}")))?;
-        let mut runs = Vec::with_capacity(load.clients);
-        for handle in handles {
-            let seen = handle
-                .join()
-                .map_err(|_| io::Error::other("a bench client thread panicked"))??;
-            runs.extend(seen);
-        }
-        Ok(runs)
-    })
 }
 
 /// Adds up what the clients saw.
@@ -403,6 +396,7 @@ impl ClientRun {
 }
 
 /// How many rounds a client of `load` may do, and for how long.
+#[cfg(unix)]
 fn limits(load: &Load) -> (u64, Option<Duration>) {
     match load.length {
         Length::Rounds(n) => (n as u64, None),
@@ -410,31 +404,48 @@ fn limits(load: &Load) -> (u64, Option<Duration>) {
     }
 }
 
-/// One lock-step client on its own thread, blocked in `recv_from` for each reply.
-fn threaded_client(
+/// One lock-step client on its own thread, blocked in `recv_from` for
+/// each reply, timing each round trip (run by [`clients::lock_step`]).
+struct Timed<'a> {
     index: usize,
-    target: SocketAddr,
-    load: &Load,
-    start: &Barrier,
-) -> io::Result<ClientRun> {
-    let sock = connected_socket(target, load.timeout);
-    start.wait(); // wait even if binding failed, or the others would wait forever
-    let sock = sock?;
-    let (rounds, deadline) = limits(load);
-    let mut seen = ClientRun::new(load);
-    let (mut buf, mut request) = (vec![0u8; MAX_DATAGRAM], Vec::with_capacity(load.payload));
-    for round in 0..rounds {
-        let sent_at = Instant::now();
-        if deadline.is_some_and(|d| sent_at.duration_since(seen.began) >= d) {
-            break;
+    load: &'a Load,
+    request: Vec<u8>,
+    buf: Vec<u8>,
+    seen: ClientRun,
+}
+
+impl Timed<'_> {
+    fn new(index: usize, load: &Load) -> Timed<'_> {
+        Timed {
+            index,
+            load,
+            request: Vec::with_capacity(load.payload),
+            buf: vec![0u8; MAX_DATAGRAM],
+            seen: ClientRun::new(load),
         }
-        write_request(&mut request, index, round, load.payload);
-        sock.send(&request)
-            .map_err(|e| net::context(e, format!("sending a request to {target}")))?;
-        await_reply(&sock, target, &request, &mut buf, &mut seen, sent_at);
     }
-    seen.ended = Instant::now();
-    Ok(seen)
+}
+
+impl clients::Client for Timed<'_> {
+    fn socket(&self, server: SocketAddr) -> io::Result<UdpSocket> {
+        connected_socket(server, self.load.timeout)
+    }
+
+    fn round(&mut self, sock: &UdpSocket, server: SocketAddr, round: u64) -> io::Result<()> {
+        write_request(&mut self.request, self.index, round, self.load.payload);
+        let sent_at = Instant::now();
+        sock.send(&self.request)
+            .map_err(|e| net::context(e, format!("sending a request to {server}")))?;
+        await_reply(
+            sock,
+            server,
+            &self.request,
+            &mut self.buf,
+            &mut self.seen,
+            sent_at,
+        );
+        Ok(())
+    }
 }
 
 /// Receives until the reply to `request` comes (its round trip recorded)

@@ -12,12 +12,12 @@ use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::ops::Range;
 use std::os::fd::AsFd;
-use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
+use super::clients::StartLine;
 use super::{connected_socket, limits, reply_matches, write_request, ClientRun, Load};
 use crate::recv::MAX_DATAGRAM;
 
@@ -37,13 +37,13 @@ pub(super) fn drive(
     share: Range<usize>,
     target: SocketAddr,
     load: &Load,
-    start: &Barrier,
+    start: &StartLine,
 ) -> io::Result<Vec<ClientRun>> {
     let socks: io::Result<Vec<UdpSocket>> = share
         .clone()
         .map(|_| connected_socket(target, load.timeout))
         .collect();
-    start.wait(); // wait even if binding failed, or the others would wait forever
+    start.wait()?; // wait even if binding failed, or the others would wait forever
     let socks = socks?;
     for sock in &socks {
         sock.set_nonblocking(true)?;

@@ -21,7 +21,7 @@
 //!
 //! | file | what it holds |
 //! |---|---|
-//! | `mod.rs` | [`spawn`] and [`RelayHandle`]: start, watch and stop a relay |
+//! | `mod.rs` | [`spawn`] and [`RelayHandle`]: start, watch and stop a relay; [`deliver`]: what a relay delivers of a sequence |
 //! | `impairments.rs` | the settings: [`Impairments`], [`Direction`], [`Links`] |
 //! | `plan.rs` | the decisions: [`Plan`], [`Packet`], [`LinkStats`] |
 //! | `engine.rs` | the threads: receivers, delay lines, the engine, [`RelayStats`] |
@@ -72,7 +72,8 @@ pub use impairments::{Direction, Impairments, Links, DEFAULT_HOLD, MAX_WAIT};
 pub use plan::{LinkStats, Packet, Plan};
 
 use crate::lab::stop::Stopper;
-use crate::net::{self, DEFAULT_TIMEOUT};
+use crate::net::{self, Family, DEFAULT_TIMEOUT};
+use crate::recv;
 
 /// How many received datagrams may wait for the engine before the
 /// receiving threads block (and the kernel's buffer takes over).
@@ -223,4 +224,55 @@ impl Drop for RelayHandle {
     fn drop(&mut self) {
         self.stop_and_join();
     }
+}
+
+/// Sends `inputs` from a client through a relay that impairs the
+/// client→server direction as `imp` says, to a sink socket that reads only
+/// after the relay has stopped. Returns what the sink received, in order,
+/// and the relay's counters.
+///
+/// Chapter 11's measurement: with `hold` longer than the run, what arrives
+/// depends on the seed alone, never on timing (see the module's *Timing and
+/// determinism*). Keep `inputs` small (a few dozen short datagrams): the
+/// sink's receive buffer must hold them all, so that the kernel drops
+/// none and every loss is the seed's.
+///
+/// ```
+/// use udp_lab::lab::relay::{self, Impairments};
+/// use udp_lab::net::Family;
+/// let inputs: Vec<Vec<u8>> = (0..10u8).map(|i| vec![i]).collect();
+/// let (delivered, stats) = relay::deliver(Family::V4, Impairments::seeded(1), &inputs)?;
+/// assert_eq!((delivered, stats.to_server.dropped), (inputs, 0), "nothing impaired, all in order");
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn deliver(
+    family: Family,
+    imp: Impairments,
+    inputs: &[Vec<u8>],
+) -> io::Result<(Vec<Vec<u8>>, RelayStats)> {
+    let sink = net::bind_loopback(family)?;
+    let relay = spawn(
+        family.any_port(),
+        sink.local_addr()?,
+        Links::to_server_only(imp),
+    )?;
+    let client = net::bind_loopback(family)?;
+    for payload in inputs {
+        client
+            .send_to(payload, relay.local_addr())
+            .map_err(|e| net::context(e, format!("sending to the relay {}", relay.local_addr())))?;
+    }
+    let all = inputs.len() as u64;
+    relay.wait_until("the relay to read every datagram", |s| {
+        s.to_server.received == all
+    })?;
+    let stats = relay.shutdown();
+    let count = stats.to_server.sent;
+    let delivered = (0..count)
+        .map(|i| {
+            recv::recv_datagram(&sink, &format!("relayed datagram {i} of {count}"))
+                .map(|d| d.payload)
+        })
+        .collect::<io::Result<_>>()?;
+    Ok((delivered, stats))
 }

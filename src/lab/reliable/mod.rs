@@ -24,11 +24,14 @@
 //! | `retry.rs` | [`RetryPolicy`] and the retrying request/response [`Client`] |
 //! | `stop_and_wait.rs` | [`Frame`], [`send_stream`], [`StreamReceiver`], [`Integrity`] |
 //! | `pinger.rs` | [`ping`] and its [`PingReport`] |
+//! | `over_relay.rs` | chapter 12's demonstrations through the relay: [`lossy`], [`fast_retry`], [`requests_through`], [`transfer`] |
 
+mod over_relay;
 mod pinger;
 mod retry;
 mod stop_and_wait;
 
+pub use over_relay::{fast_retry, lossy, requests_through, transfer, Requests};
 pub use pinger::{ping, ping_message, PingReport, PingResult, PingSettings};
 pub use retry::{Answer, Client, ClientStats, RetryPolicy};
 pub use stop_and_wait::{
