@@ -6,40 +6,62 @@
 //! `sendto(data.upper(), client_addr)`" (its first example).
 //!
 //! Also proved here: the server survives bad input (not UTF-8, empty, the
-//! largest datagram, a burst), and it interoperates with the article's own
-//! Python programs both ways.
+//! largest datagram, a burst), and it interoperates with the article's
+//! Python programs (`tests/peers/`) both ways.
 //!
 //! Run: `cargo test --test ch01_echo`
 
 mod support;
 
-use std::net::SocketAddr;
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::thread;
+use std::time::Duration;
 
 use rstest::rstest;
+use udp_lab::lab::kernel;
 use udp_lab::lab::server::{self, Reply};
+use udp_lab::lab::stop::{Stopper, STOP_POLL};
 use udp_lab::net::{self, Family, DEFAULT_TIMEOUT};
 use udp_lab::recv;
 
 // ANCHOR: upper_case_reply
 #[rstest]
-#[case::ipv4(Family::V4)]
-#[case::ipv6(Family::V6)]
-fn echo_server_replies_with_the_request_upper_cased(#[case] family: Family) {
+#[case::ipv4(Family::V4, "127.0.0.1:0")]
+#[case::ipv6(Family::V6, "[::1]:0")]
+fn echo_server_replies_with_the_request_upper_cased(
+    #[case] family: Family,
+    #[case] any_port: &str,
+) {
     if !net::require(family) {
         return;
     }
+    // The article's echo server, in a background thread (src/lab/server).
     let echo = server::spawn(family.any_port(), Reply::Upper).expect("start the echo server");
-    let client = net::bind_loopback(family).expect("bind the client");
 
-    let reply = recv::request(&client, echo.local_addr(), b"hello udp", "the echo reply")
-        .expect("the echo server answers on loopback");
+    // The article's client, system call by system call. Port 0: the OS picks a free port.
+    let client = UdpSocket::bind(any_port).expect("bind the client");
+    client
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("a read timeout, so that a lost reply fails the test instead of hanging it");
+    client
+        .send_to(b"hello udp", echo.local_addr())
+        .expect("send_to names the server's address: there is no connection");
+    let mut buf = [0u8; 1024]; // the article's recvfrom(1024)
+    let (n, from) = client
+        .recv_from(&mut buf)
+        .expect("the echo server answers on loopback within 5 s");
 
     assert_eq!(
-        reply.text(),
+        String::from_utf8_lossy(&buf[..n]),
         "HELLO UDP",
         "the server sends back data.upper(): letters upper-cased, the space unchanged"
+    );
+    assert_eq!(
+        from,
+        echo.local_addr(),
+        "recv_from also says who sent the reply: the server's address"
     );
 }
 // ANCHOR_END: upper_case_reply
@@ -160,7 +182,7 @@ fn threaded_reply_too_large_to_send_is_counted_as_a_send_error() {
 #[case::upper(Reply::Upper)]
 #[case::threaded(Reply::Threaded)]
 fn server_survives_a_burst_of_thousands_of_datagrams(#[case] reply: Reply) {
-    const BURST: usize = 5_000;
+    const BURST: u64 = 5_000;
     let echo = server::spawn(Family::V4.any_port(), reply).expect("start the server");
     let blaster = net::bind_loopback(Family::V4).expect("bind the blaster");
     for i in 0..BURST {
@@ -171,6 +193,8 @@ fn server_survives_a_burst_of_thousands_of_datagrams(#[case] reply: Reply) {
 
     let client = net::bind_loopback(Family::V4).expect("bind the client");
     let answer = request_until_answered(&client, echo.local_addr(), b"after the burst");
+    // What the kernel dropped at the server's socket (Linux: its row in /proc/net/udp).
+    let dropped = kernel::socket_row(echo.local_addr()).map(|row| row.drops);
     let stats = echo.shutdown();
 
     assert!(
@@ -178,9 +202,25 @@ fn server_survives_a_burst_of_thousands_of_datagrams(#[case] reply: Reply) {
         "the request after the burst is answered, got {answer:?}"
     );
     assert!(
-        stats.received <= BURST as u64 + 5,
+        stats.received <= BURST + 5,
         "the server cannot receive more than was sent ({BURST} + at most 5 tries); it counted {stats:?}"
     );
+    if cfg!(target_os = "linux") {
+        let dropped = dropped.expect("the server socket's row in /proc/net/udp");
+        println!("{reply}: received {}, dropped {dropped}", stats.received);
+        assert!(
+            dropped > 0,
+            "the burst overflows the server's receive buffer, so the kernel drops some: expected \
+             drops > 0, got 0 (received {})",
+            stats.received
+        );
+        assert!(
+            stats.received + dropped >= BURST,
+            "each of the {BURST} datagrams was either received by the server or dropped and counted \
+             by the kernel: received {} + dropped {dropped} < {BURST}",
+            stats.received
+        );
+    }
 }
 // ANCHOR_END: burst
 
@@ -221,27 +261,61 @@ fn shutdown_wakes_a_server_blocked_in_recv() {
 }
 // ANCHOR_END: shutdown
 
+// ANCHOR: lost_wake_up
+#[test]
+fn stop_still_ends_a_thread_whose_wake_up_datagram_is_lost() {
+    let sock = net::bind_loopback(Family::V4).expect("bind the serving socket");
+    sock.set_read_timeout(Some(STOP_POLL))
+        .expect("the servers' read timeout: the safety net");
+    // The wake-up datagram goes to a port where nothing receives: it is lost.
+    let nobody = net::closed_port(Family::V4).expect("hold a closed port");
+    let mut threads = Stopper::new(nobody.addr(), STOP_POLL);
+    let stop = threads.flag();
+    let (woken_by, datagrams) = mpsc::channel();
+    threads
+        .spawn("server".to_string(), move || {
+            let mut received = 0;
+            while !stop.load(Ordering::SeqCst) {
+                if sock.recv_from(&mut [0u8; 16]).is_ok() {
+                    received += 1;
+                }
+            }
+            let _ = woken_by.send(received);
+        })
+        .expect("start the thread");
+
+    let (done, stopped) = mpsc::channel();
+    thread::spawn(move || {
+        threads.stop();
+        done.send(())
+    });
+
+    stopped.recv_timeout(DEFAULT_TIMEOUT).expect(
+        "stop() returns although its wake-up is lost: the socket's read timeout \
+         ({STOP_POLL:?}) ends the blocked recv_from and the thread sees the flag",
+    );
+    assert_eq!(
+        datagrams.recv_timeout(DEFAULT_TIMEOUT),
+        Ok(0),
+        "no datagram reached the thread: the read timeout alone woke it"
+    );
+}
+// ANCHOR_END: lost_wake_up
+
 // ANCHOR: interop_python_client
-/// The article's client (`echo_client.py`) against our Rust server: the
-/// project's copy always, the article's own file when it is beside the clone.
+/// The article's client (`echo_client.py`, in `tests/peers/`) against our
+/// Rust server.
 #[rstest]
-#[case::project_peer_ipv4("project", Family::V4)]
-#[case::project_peer_ipv6("project", Family::V6)]
-#[case::article_original("article", Family::V4)]
-fn our_server_answers_the_python_echo_client(#[case] origin: &str, #[case] family: Family) {
+#[case::ipv4(Family::V4)]
+#[case::ipv6(Family::V6)]
+fn our_server_answers_the_python_echo_client(#[case] family: Family) {
     let Some(python) = support::python3() else {
         return;
-    };
-    let script = match origin {
-        "article" => match support::seed("echo_client.py") {
-            Some(path) => path,
-            None => return,
-        },
-        _ => support::peer("echo_client.py"),
     };
     if !net::require(family) {
         return;
     }
+    let script = support::peer("echo_client.py");
     let echo = server::spawn(family.any_port(), Reply::Upper).expect("start the echo server");
     let [host, port] = support::host_port(echo.local_addr());
 
@@ -268,18 +342,19 @@ fn our_server_answers_the_python_echo_client(#[case] origin: &str, #[case] famil
 // ANCHOR_END: interop_python_client
 
 // ANCHOR: interop_python_server
-/// Our Rust client against the article's server (`echo_server.py`).
+/// Our Rust client against the article's server (`echo_server.py`, in
+/// `tests/peers/`).
 #[rstest]
-#[case::project_peer_ipv4("project", Family::V4)]
-#[case::project_peer_ipv6("project", Family::V6)]
-#[case::article_original("article", Family::V4)]
-fn our_client_talks_to_the_python_echo_server(#[case] origin: &str, #[case] family: Family) {
+#[case::ipv4(Family::V4)]
+#[case::ipv6(Family::V6)]
+fn our_client_talks_to_the_python_echo_server(#[case] family: Family) {
     let Some(python) = support::python3() else {
         return;
     };
-    let Some(peer) = support::start_python_server(python, origin, "echo_server.py", family) else {
+    if !net::require(family) {
         return;
-    };
+    }
+    let peer = support::start_peer_server(python, "echo_server.py", family);
     let client = net::bind_loopback(family).expect("bind the client");
 
     let reply = recv::request(

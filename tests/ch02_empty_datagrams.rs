@@ -11,42 +11,52 @@
 //! Run: `cargo test --test ch02_empty_datagrams`
 
 use std::io::{Read, Write};
-use std::net::Shutdown;
+use std::net::{Shutdown, UdpSocket};
+use std::time::{Duration, Instant};
 
 use rstest::rstest;
+use udp_lab::lab::kernel::{self, SocketRow};
 use udp_lab::lab::server::{self, Reply};
-use udp_lab::net::{self, Family};
+use udp_lab::net::{self, Family, DEFAULT_TIMEOUT, SILENCE};
 use udp_lab::recv;
 use udp_lab::tcp;
+use udp_lab::tune::{self, Tuning};
 
 // ANCHOR: empty_datagram_round_trip
 #[rstest]
-#[case::ipv4(Family::V4)]
-#[case::ipv6(Family::V6)]
-fn empty_datagram_is_delivered_as_zero_bytes_from_its_sender(#[case] family: Family) {
+#[case::ipv4(Family::V4, "127.0.0.1:0")]
+#[case::ipv6(Family::V6, "[::1]:0")]
+fn empty_datagram_is_delivered_as_zero_bytes_from_its_sender(
+    #[case] family: Family,
+    #[case] any_port: &str,
+) {
     if !net::require(family) {
         return;
     }
-    let sender = net::bind_loopback(family).expect("bind the sender");
-    let receiver = net::bind_loopback(family).expect("bind the receiver");
+    let sender = UdpSocket::bind(any_port).expect("bind the sender");
+    let receiver = UdpSocket::bind(any_port).expect("bind the receiver");
+    receiver
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("a read timeout: if nothing arrives, the test fails instead of hanging");
 
     let sent = sender
         .send_to(b"", receiver.local_addr().expect("receiver address"))
         .expect("send_to");
-    let got = recv::recv_datagram(&receiver, "the empty datagram")
-        .expect("an empty datagram is delivered");
+    let mut buf = [0u8; 1024];
+    let (n, from) = receiver
+        .recv_from(&mut buf)
+        .expect("an empty datagram is delivered within 5 s");
 
     assert_eq!(
         sent, 0,
         "send_to reports the payload bytes it sent: none, but the call succeeded"
     );
     assert_eq!(
-        got.payload.len(),
-        0,
-        "the receive returns 0 bytes: the datagram arrived, with an empty payload"
+        n, 0,
+        "recv_from returns 0 bytes: the datagram arrived, with an empty payload"
     );
     assert_eq!(
-        got.from,
+        from,
         sender.local_addr().expect("sender address"),
         "an empty datagram still carries its source address in the IP and UDP headers"
     );
@@ -121,6 +131,111 @@ fn echo_server_answers_an_empty_request_with_an_empty_reply(#[case] family: Fami
     );
 }
 // ANCHOR_END: echo_server_empty_reply
+
+// ANCHOR: empty_datagrams_fill_a_buffer
+/// Empty datagrams sent at once to a receiver that does not read yet.
+const EMPTY_BLAST: u64 = 300;
+
+/// How many queued datagrams of `truesize` bytes a receive buffer of
+/// `budget` bytes keeps. Linux 6.18 and later queue a datagram only if it
+/// fits, or if the queue is empty (measured on 6.18). Linux 5.15 to 6.17
+/// queue one whenever the queue is not yet over budget: one more (read from
+/// their source, not run here).
+fn kept_by_kernel(budget: u64, truesize: u64) -> u64 {
+    let fits = (budget / truesize).max(1);
+    if kernel::version() >= Some((6, 18)) {
+        fits
+    } else {
+        fits + 1
+    }
+}
+
+#[rstest]
+#[case::ipv4(Family::V4)]
+#[case::ipv6(Family::V6)]
+fn a_receive_buffer_holds_a_countable_number_of_empty_datagrams_then_drops_the_rest(
+    #[case] family: Family,
+) {
+    if !net::require(family) {
+        return;
+    }
+    if !cfg!(target_os = "linux") {
+        return println!(
+            "skipped: this test reads Linux's /proc/net/udp, so it proves nothing here"
+        );
+    }
+    let receiver = receiver_of_the_default_size(family);
+    let sender = net::bind_loopback(family).expect("bind the sender");
+    let to = receiver.local_addr().expect("receiver address");
+
+    sender.send_to(b"", to).expect("send one empty datagram");
+    receiver
+        .peek_from(&mut [])
+        .expect("wait until it is queued");
+    let truesize = kernel::queued_bytes(&receiver).expect("what its queue is charged");
+    for _ in 1..EMPTY_BLAST {
+        sender
+            .send_to(b"", to)
+            .expect("send_to returns Ok, lost or not");
+    }
+    let dropped = once_all_accounted_for(&receiver, truesize).drops;
+    let received = count_until_silence(&receiver);
+
+    let budget = tune::recv_buffer_size(&receiver).expect("read SO_RCVBUF") as u64;
+    let expected = kept_by_kernel(budget, truesize);
+    println!(
+        "{family}: truesize {truesize} B, budget {budget} B, kept {received} of {EMPTY_BLAST}"
+    );
+    assert!(
+        truesize >= 256,
+        "an empty datagram is charged its truesize, hundreds of bytes of bookkeeping for 0 bytes \
+         of payload: expected at least 256 B, got {truesize} B"
+    );
+    assert_eq!(
+        (received, dropped),
+        (expected, EMPTY_BLAST - expected),
+        "a {budget} B buffer at {truesize} B per empty datagram keeps {expected} of {EMPTY_BLAST} \
+         on Linux {:?} and drops the rest: expected (received, dropped), got",
+        kernel::version()
+    );
+}
+// ANCHOR_END: empty_datagrams_fill_a_buffer
+
+/// A receiver whose buffer is the size Linux gives by default, 212,992 B,
+/// whatever this machine's default: Linux doubles the 106,496 B asked for.
+fn receiver_of_the_default_size(family: Family) -> UdpSocket {
+    let tuning = Tuning {
+        recv_buffer: Some(106_496),
+        ..Tuning::default()
+    };
+    tune::bind_tuned(family.any_port(), tuning).expect("bind the receiver")
+}
+
+/// The receiver's row of `/proc/net/udp` once each of the [`EMPTY_BLAST`]
+/// datagrams is queued or dropped: on loopback they are when `send_to`
+/// returns, unless the kernel handed the work to its `ksoftirqd` thread.
+fn once_all_accounted_for(receiver: &UdpSocket, truesize: u64) -> SocketRow {
+    let deadline = Instant::now() + DEFAULT_TIMEOUT;
+    loop {
+        let row = kernel::socket_row(receiver.local_addr().expect("address")).expect("its row");
+        if row.rx_queue / truesize + row.drops >= EMPTY_BLAST || Instant::now() > deadline {
+            return row;
+        }
+        std::thread::yield_now();
+    }
+}
+
+/// Receives until nothing has come for [`SILENCE`]; returns how many came.
+fn count_until_silence(receiver: &UdpSocket) -> u64 {
+    let mut count = 0;
+    while recv::recv_within(receiver, SILENCE)
+        .expect("receive")
+        .is_some()
+    {
+        count += 1;
+    }
+    count
+}
 
 // ANCHOR: tcp_empty_write
 #[rstest]

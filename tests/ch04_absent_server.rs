@@ -12,9 +12,11 @@
 //! Run: `cargo test --test ch04_absent_server`
 
 use std::io;
-use std::net::UdpSocket;
+use std::net::{SocketAddr, UdpSocket};
 
 use rstest::rstest;
+use serial_test::file_serial;
+use udp_lab::lab::kernel::{self, QueuedError};
 use udp_lab::net::{self, ClosedPort, Family};
 use udp_lab::recv::{self, Datagram};
 
@@ -33,15 +35,38 @@ fn listen_for_an_answer(sock: &UdpSocket) -> io::Result<Option<Datagram>> {
     recv::recv_within(sock, net::SILENCE)
 }
 
+// ANCHOR: told_with_recverr
+/// Linux: asks for ICMP errors on `sock` (`IP_RECVERR`), sends `to` one
+/// datagram, and returns the error the kernel queued for it on the socket's
+/// error queue (`recvmsg(MSG_ERRQUEUE)`), waiting at most [`net::SILENCE`].
+fn refusal_with_recverr(sock: &UdpSocket, to: SocketAddr) -> QueuedError {
+    kernel::set_recv_errors(sock, true).expect("setsockopt IP_RECVERR");
+    sock.send_to(b"hello again", to)
+        .expect("send_to returns Ok: the refusal comes after");
+    let refusal = kernel::next_queued_error(sock, net::SILENCE).expect("recvmsg(MSG_ERRQUEUE)");
+    refusal.unwrap_or_else(|| {
+        panic!(
+            "expected the ICMP port unreachable the kernel sends back for {to}, queued for a socket \
+             that asked; got nothing within {:?}",
+            net::SILENCE
+        )
+    })
+}
+// ANCHOR_END: told_with_recverr
+
 // ANCHOR: send_returns_ok
 #[rstest]
-#[case::ipv4(Family::V4)]
-#[case::ipv6(Family::V6)]
-fn send_to_absent_server_returns_ok_with_the_byte_count(#[case] family: Family) {
+#[case::ipv4(Family::V4, "127.0.0.1:0")]
+#[case::ipv6(Family::V6, "[::1]:0")]
+#[file_serial(icmp)] // see kernel_counts_what_the_sender_is_not_told
+fn send_to_absent_server_returns_ok_with_the_byte_count(
+    #[case] family: Family,
+    #[case] any_port: &str,
+) {
     if !net::require(family) {
         return;
     }
-    let client = net::bind_loopback(family).expect("bind the client");
+    let client = UdpSocket::bind(any_port).expect("bind the client");
     let nobody = absent_server(family);
 
     let sent = client.send_to(b"hello", nobody.addr());
@@ -59,6 +84,7 @@ fn send_to_absent_server_returns_ok_with_the_byte_count(#[case] family: Family) 
 #[rstest]
 #[case::ipv4(Family::V4)]
 #[case::ipv6(Family::V6)]
+#[file_serial(icmp)] // see kernel_counts_what_the_sender_is_not_told
 fn sender_hears_nothing_back_from_an_absent_server(#[case] family: Family) {
     if !net::require(family) {
         return;
@@ -78,6 +104,17 @@ fn sender_hears_nothing_back_from_an_absent_server(#[case] family: Family) {
          ICMP port unreachable is not passed to an unconnected socket; Windows alone may \
          report it as WSAECONNRESET); got {heard:?}"
     );
+    // Silence proves something only if a refusal did come back. Linux shows it
+    // to the same socket once it asks (IP_RECVERR): the next datagram is refused.
+    if cfg!(target_os = "linux") {
+        let refusal = refusal_with_recverr(&client, nobody.addr());
+        assert_eq!(
+            (refusal.error.kind(), refusal.destination),
+            (io::ErrorKind::ConnectionRefused, nobody.addr()),
+            "the kernel did answer with ICMP port unreachable (ECONNREFUSED for the address sent \
+             to); it only kept it from the socket that did not ask: {refusal:?}"
+        );
+    }
 }
 // ANCHOR_END: sender_learns_nothing
 
@@ -85,6 +122,7 @@ fn sender_hears_nothing_back_from_an_absent_server(#[case] family: Family) {
 #[rstest]
 #[case::ipv4(Family::V4)]
 #[case::ipv6(Family::V6)]
+#[file_serial(icmp)] // see kernel_counts_what_the_sender_is_not_told
 fn later_sends_to_an_absent_server_return_ok_too(#[case] family: Family) {
     if !net::require(family) {
         return;
@@ -108,6 +146,153 @@ fn later_sends_to_an_absent_server_return_ok_too(#[case] family: Family) {
     );
 }
 // ANCHOR_END: sending_goes_on
+
+// ANCHOR: recverr_names_the_address
+#[rstest]
+#[case::ipv4(Family::V4)]
+#[case::ipv6(Family::V6)]
+#[file_serial(icmp)] // see kernel_counts_what_the_sender_is_not_told
+fn with_ip_recverr_an_unconnected_socket_is_told_which_address_refused(#[case] family: Family) {
+    if !net::require(family) {
+        return;
+    }
+    if !cfg!(target_os = "linux") {
+        return println!("skipped: IP_RECVERR is Linux's, so this test proves nothing here");
+    }
+    let client = net::bind_loopback(family).expect("bind the client");
+    let nobody = absent_server(family);
+
+    let refusal = refusal_with_recverr(&client, nobody.addr());
+
+    let port_unreachable = match family {
+        Family::V4 => (3, 3), // ICMP destination unreachable, port unreachable
+        Family::V6 => (1, 4), // ICMPv6 destination unreachable, port unreachable
+    };
+    assert_eq!(
+        (refusal.error.kind(), refusal.destination, refusal.icmp),
+        (io::ErrorKind::ConnectionRefused, nobody.addr(), Some(port_unreachable)),
+        "the error queue says what the ICMP said: ECONNREFUSED, for the datagram sent to {}: {refusal:?}",
+        nobody.addr()
+    );
+    assert_eq!(
+        refusal.offender,
+        Some(family.loopback()),
+        "and who said it: the host that sent the ICMP, here our own loopback"
+    );
+    assert!(
+        client.take_error().expect("SO_ERROR").is_none(),
+        "reading the error queue also cleared the socket's pending error"
+    );
+}
+// ANCHOR_END: recverr_names_the_address
+
+// ANCHOR: recverr_fails_next_send
+#[rstest]
+#[case::ipv4(Family::V4)]
+#[case::ipv6(Family::V6)]
+#[file_serial(icmp)] // see kernel_counts_what_the_sender_is_not_told
+fn with_ip_recverr_a_refusal_fails_the_next_send_to_any_address(#[case] family: Family) {
+    if !net::require(family) {
+        return;
+    }
+    if !cfg!(target_os = "linux") {
+        return println!("skipped: IP_RECVERR is Linux's, so this test proves nothing here");
+    }
+    let client = net::bind_loopback(family).expect("bind the client");
+    let nobody = absent_server(family);
+    let listener = net::bind_loopback(family).expect("bind a socket that does listen");
+    let listening = listener.local_addr().expect("the listener's address");
+    kernel::set_recv_errors(&client, true).expect("setsockopt IP_RECVERR");
+    client
+        .send_to(b"first", nobody.addr())
+        .expect("the first send_to returns Ok");
+    kernel::wait_for_error(&client, net::SILENCE).expect("the refusal becomes pending");
+
+    let to_someone_else = client.send_to(b"second", listening);
+    let arrived = recv::recv_within(&listener, net::SILENCE).expect("receive");
+    let third = client.send_to(b"third", listening);
+
+    assert_eq!(
+        to_someone_else.as_ref().map_err(io::Error::kind),
+        Err(io::ErrorKind::ConnectionRefused),
+        "the pending refusal (from {}) fails the next call, a send_to a listening socket: {to_someone_else:?}",
+        nobody.addr()
+    );
+    assert_eq!(
+        arrived, None,
+        "and that datagram was not sent: the listener got nothing"
+    );
+    assert!(
+        matches!(third, Ok(5)),
+        "the error was reported once, then cleared: the next send_to works, got {third:?}"
+    );
+}
+// ANCHOR_END: recverr_fails_next_send
+
+// ANCHOR: kernel_counts
+/// Three counters of the network namespace (Linux) for `family`: datagrams
+/// dropped because no socket took them, ICMP port unreachables sent, and
+/// ICMP destination unreachables received.
+fn icmp_counters(family: Family) -> [u64; 3] {
+    let read = |counter: io::Result<u64>| counter.expect("a counter of /proc/net/snmp or snmp6");
+    match family {
+        Family::V4 => [
+            read(kernel::snmp("Udp", "NoPorts")),
+            read(kernel::snmp("Icmp", "OutDestUnreachs")),
+            read(kernel::snmp("Icmp", "InDestUnreachs")),
+        ],
+        Family::V6 => [
+            read(kernel::snmp6("Udp6NoPorts")),
+            read(kernel::snmp6("Icmp6OutDestUnreachs")),
+            read(kernel::snmp6("Icmp6InDestUnreachs")),
+        ],
+    }
+}
+
+#[rstest]
+#[case::ipv4(Family::V4)]
+#[case::ipv6(Family::V6)]
+// The counters are the whole network namespace's: any test sending to a
+// closed port raises them. Every such test here holds the file lock `icmp`
+// (test processes side by side wait too), so that during this test only this
+// test's datagrams raise them; other programs still may: so `>=`, never `==`.
+#[file_serial(icmp)]
+fn kernel_counts_what_the_sender_is_not_told(#[case] family: Family) {
+    const COUNT: u64 = 20;
+    if !net::require(family) {
+        return;
+    }
+    if !cfg!(target_os = "linux") {
+        return println!(
+            "skipped: these counters are Linux's /proc/net/snmp, so this test proves nothing here"
+        );
+    }
+    let client = net::bind_loopback(family).expect("bind the client");
+    let nobody = absent_server(family);
+    // IP_RECVERR tells when each datagram's ICMP has come back: no sleeping.
+    kernel::set_recv_errors(&client, true).expect("setsockopt IP_RECVERR");
+    let before = icmp_counters(family);
+    for _ in 0..COUNT {
+        client
+            .send_to(b"hello", nobody.addr())
+            .expect("send_to returns Ok");
+        let refusal = kernel::next_queued_error(&client, net::SILENCE).expect("MSG_ERRQUEUE");
+        assert!(
+            refusal.is_some(),
+            "expected this datagram's refusal on the error queue within {:?}, got none",
+            net::SILENCE
+        );
+    }
+    let after = icmp_counters(family);
+
+    let rose: Vec<u64> = after.iter().zip(before).map(|(a, b)| a - b).collect();
+    assert!(
+        rose.iter().all(|&r| r >= COUNT),
+        "{COUNT} datagrams to a closed port: expected NoPorts (dropped, no socket), OutDestUnreachs \
+         (ICMP sent) and InDestUnreachs (ICMP received) each to rise by at least {COUNT}, got {rose:?}"
+    );
+}
+// ANCHOR_END: kernel_counts
 
 // ANCHOR: exercise_4_1
 /// Hint: send into the void first (`absent_server(family)`), then start an

@@ -83,16 +83,19 @@ const MSG_TRUNC: c_int = libc::MSG_TRUNC;
 #[cfg(windows)]
 const MSG_TRUNC: c_int = 0;
 
-/// Receives with `flags` into a buffer of `capacity` bytes through socket2;
-/// returns what the call reported and the bytes it copied.
+/// `recvfrom(sock, buf, capacity, flags)`: std's `recv_from` passes no
+/// flags, so this goes through socket2. Returns what the call reported (with
+/// `MSG_TRUNC` on Linux: the datagram's real size) and the bytes it copied.
 fn recv_with_flags(
     sock: &UdpSocket,
     capacity: usize,
     flags: c_int,
 ) -> io::Result<(usize, Vec<u8>)> {
+    // Memory the kernel will write into: not initialised yet, and Rust says so.
     let mut buf = vec![MaybeUninit::<u8>::uninit(); capacity];
+    // The same socket, seen by socket2, which passes `flags` to recvfrom.
     let (reported, _from) = SockRef::from(sock).recv_from_with_flags(&mut buf, flags)?;
-    // Only min(reported, capacity) bytes were written by the kernel.
+    // The kernel wrote min(reported, capacity) bytes: `reported` may be larger.
     let copied = buf[..reported.min(capacity)]
         .iter()
         // SAFETY: these bytes were initialised by the receive above.

@@ -15,6 +15,8 @@ use std::net::{SocketAddr, UdpSocket};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestRunner};
 use rstest::rstest;
+use serial_test::file_serial;
+use udp_lab::lab::kernel;
 use udp_lab::lab::server::{self, Reply};
 use udp_lab::limits;
 use udp_lab::net::{self, Family};
@@ -52,6 +54,7 @@ fn patterned(len: usize, seed: u8) -> Vec<u8> {
 #[rstest]
 #[case::ipv4(Family::V4)]
 #[case::ipv6(Family::V6)]
+#[file_serial(frag)] // see largest_ipv6_datagram_is_fragmented_even_on_loopback
 fn largest_payload_arrives_intact(#[case] family: Family) {
     if !net::require(family) {
         return;
@@ -76,6 +79,51 @@ fn largest_payload_arrives_intact(#[case] family: Family) {
     );
 }
 // ANCHOR_END: largest_payload
+
+// ANCHOR: ipv6_fragmented
+#[test]
+// Ip6FragCreates and Ip6ReasmOKs count for the whole network namespace. The
+// tests here that send IPv6 datagrams too large for one loopback packet hold
+// the file lock `frag`, so only this test's datagrams raise them meanwhile;
+// other programs still may: so `>=`, never `==`.
+#[file_serial(frag)]
+fn largest_ipv6_datagram_is_fragmented_even_on_loopback() {
+    const COUNT: u64 = 5;
+    if !net::require(Family::V6) {
+        return;
+    }
+    if !cfg!(target_os = "linux") {
+        return println!(
+            "skipped: these counters are Linux's /proc/net/snmp6, so this test proves nothing here"
+        );
+    }
+    let counters = || {
+        let read = |name| kernel::snmp6(name).expect("a counter of /proc/net/snmp6");
+        (read("Ip6FragCreates"), read("Ip6ReasmOKs"))
+    };
+    let (receiver, sender, to) = pair(Family::V6);
+    let largest = patterned(Family::V6.max_payload(), 3);
+
+    let before = counters();
+    for _ in 0..COUNT {
+        sender
+            .send_to(&largest, to)
+            .expect("send the largest IPv6 payload");
+        let got = recv::recv_datagram(&receiver, "the largest IPv6 datagram").expect("it arrives");
+        assert!(got.payload == largest, "it arrives whole, as one datagram");
+    }
+    let after = counters();
+
+    let (created, reassembled) = (after.0 - before.0, after.1 - before.1);
+    assert!(
+        created >= 2 * COUNT && reassembled >= COUNT,
+        "65,527 B + 8 (UDP) + 40 (IPv6) = 65,575 B is more than loopback's MTU of 65,536 B, so \
+         each of the {COUNT} datagrams leaves as 2 fragments and is reassembled once: expected \
+         Ip6FragCreates +{} and Ip6ReasmOKs +{COUNT} at least, got +{created} and +{reassembled}",
+        2 * COUNT
+    );
+}
+// ANCHOR_END: ipv6_fragmented
 
 // ANCHOR: one_byte_too_many
 #[rstest]
@@ -137,6 +185,7 @@ fn runner(cases: u32) -> TestRunner {
 #[rstest]
 #[case::ipv4(Family::V4)]
 #[case::ipv6(Family::V6)]
+#[file_serial(frag)] // IPv6 sizes above 65,488 B are fragmented: see largest_ipv6_datagram_is_fragmented_even_on_loopback
 fn law_every_payload_size_round_trips_intact_through_the_echo_server(#[case] family: Family) {
     if !net::require(family) {
         return;

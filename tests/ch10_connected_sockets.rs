@@ -13,6 +13,8 @@ use std::io::ErrorKind;
 use std::net::UdpSocket;
 
 use rstest::rstest;
+use serial_test::file_serial;
+use udp_lab::lab::kernel;
 use udp_lab::net::{self, Family, SILENCE};
 use udp_lab::recv;
 
@@ -21,7 +23,9 @@ fn bound(family: Family) -> UdpSocket {
 }
 
 /// A port where nothing receives: held by a socket connected to itself
-/// (see chapter 04), so no other test can take it meanwhile.
+/// (see chapter 04), so no other test can take it meanwhile. The tests that
+/// send to one hold the file lock `icmp`: chapter 04's test of the kernel's
+/// ICMP counters needs them quiet while it counts.
 fn closed_port(family: Family) -> net::ClosedPort {
     net::closed_port(family).expect("hold a closed port")
 }
@@ -39,6 +43,7 @@ fn refused_kind() -> ErrorKind {
 #[rstest]
 #[case::ipv4(Family::V4)]
 #[case::ipv6(Family::V6)]
+#[file_serial(icmp)]
 fn connected_socket_hears_that_nothing_listens_as_connection_refused(#[case] family: Family) {
     if !net::require(family) {
         return;
@@ -65,10 +70,40 @@ fn connected_socket_hears_that_nothing_listens_as_connection_refused(#[case] fam
 }
 // ANCHOR_END: connected_refused
 
+// ANCHOR: second_send_refused
+#[rstest]
+#[case::ipv4(Family::V4)]
+#[case::ipv6(Family::V6)]
+#[file_serial(icmp)]
+fn refusal_fails_the_next_send_too_not_only_a_recv(#[case] family: Family) {
+    if !net::require(family) {
+        return;
+    }
+    if !cfg!(target_os = "linux") {
+        return println!("skipped: asserted on Linux only, so this test proves nothing here");
+    }
+    let (client, nobody) = (bound(family), closed_port(family));
+    client.connect(nobody.addr()).expect("connect");
+    client.send(b"first").expect("the first send succeeds");
+    // On loopback the refusal is normally pending already when send returns;
+    // wait for it (poll reports POLLERR) so that the test does not depend on it.
+    kernel::wait_for_error(&client, SILENCE).expect("the ICMP port unreachable comes back");
+
+    let second = client.send(b"second");
+
+    assert_eq!(
+        second.as_ref().map_err(|e| e.kind()),
+        Err(ErrorKind::ConnectionRefused),
+        "the pending ECONNREFUSED fails whatever call comes next, here a send: {second:?}"
+    );
+}
+// ANCHOR_END: second_send_refused
+
 // ANCHOR: unconnected_silent
 #[rstest]
 #[case::ipv4(Family::V4)]
 #[case::ipv6(Family::V6)]
+#[file_serial(icmp)]
 fn unconnected_socket_is_not_told_that_nothing_listens(#[case] family: Family) {
     if !net::require(family) {
         return;
@@ -96,6 +131,22 @@ fn unconnected_socket_is_not_told_that_nothing_listens(#[case] family: Family) {
         assert!(
             client.take_error().expect("SO_ERROR").is_none(),
             "and no error is pending (SO_ERROR)"
+        );
+    }
+    // Not told is not "nothing happened". Linux shows the refusal to the same
+    // socket once it asks (IP_RECVERR, chapter 04): the next datagram's comes back.
+    if cfg!(target_os = "linux") {
+        kernel::set_recv_errors(&client, true).expect("setsockopt IP_RECVERR");
+        client.send_to(b"anyone?", nobody.addr()).expect("send_to");
+        let refusal = kernel::next_queued_error(&client, SILENCE).expect("MSG_ERRQUEUE");
+        assert!(
+            refusal
+                .as_ref()
+                .is_some_and(|r| r.error.kind() == ErrorKind::ConnectionRefused
+                    && r.destination == nobody.addr()),
+            "expected ECONNREFUSED for {} on the error queue: the kernel did answer with ICMP \
+             port unreachable; got {refusal:?}",
+            nobody.addr()
         );
     }
 }

@@ -18,40 +18,18 @@ mod support;
 
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::Duration;
 
 use rstest::rstest;
 use udp_lab::lab::relay::{self, Direction, Impairments, Links, Plan};
 use udp_lab::lab::reliable::{
-    self, Client, Integrity, PingSettings, ReceiverStats, RetryPolicy, StopAndWait, StreamReceiver,
-    Unchecked,
+    self, fast_retry, lossy, Client, Integrity, PingSettings, ReceiverStats, RetryPolicy,
+    StopAndWait, Unchecked,
 };
 use udp_lab::lab::server::{self, Reply};
 use udp_lab::net::{self, Family, DEFAULT_TIMEOUT};
 use udp_lab::recv;
-
-/// The course's bad network, both ways: 20% loss, 5% duplication, and 20%
-/// of datagrams held back until up to 4 later ones overtake them (30 ms at
-/// most).
-fn lossy(seed: u64) -> Impairments {
-    Impairments::seeded(seed)
-        .loss(0.2)
-        .duplicate(0.05)
-        .reorder(4, 0.2)
-        .hold(Duration::from_millis(30))
-}
-
-/// Short timeouts keep the suite fast: loss comes from the seed, not the
-/// clock. A generous attempt budget: a slow machine only adds retries.
-fn fast_retry() -> RetryPolicy {
-    RetryPolicy {
-        first_timeout: Duration::from_millis(20),
-        max_timeout: Duration::from_millis(200),
-        attempts: 40,
-    }
-}
 
 /// A stream in which any lost, repeated, swapped or altered chunk shows.
 fn stream(len: usize) -> Vec<u8> {
@@ -60,39 +38,19 @@ fn stream(len: usize) -> Vec<u8> {
         .collect()
 }
 
-/// Runs a stream receiver behind a relay with `links` and calls `send`
-/// with a sender socket and the relay's address. The receiver keeps
-/// answering retransmissions until `send` returns. Gives back what the
-/// receiver assembled, what `send` returned, and the receiver's counters.
+/// [`reliable::transfer`] (the stream receiver behind a relay with
+/// `links`, `send` given the sender's socket and the relay's address), with
+/// the setup on loopback asserted: what the receiver assembled, what `send`
+/// returned, the receiver's counters.
+#[track_caller]
 fn transfer<T: Send>(
     family: Family,
     links: Links,
     check: &dyn Integrity,
     send: impl FnOnce(&UdpSocket, SocketAddr) -> T + Send,
 ) -> (io::Result<Vec<u8>>, T, ReceiverStats) {
-    let receiver = net::bind_loopback(family).expect("bind the receiver");
-    let relay = relay::spawn(
-        family.any_port(),
-        receiver.local_addr().expect("addr"),
-        links,
-    )
-    .expect("start the relay");
-    let sender = net::bind_loopback(family).expect("bind the sender");
-    let sender_done = AtomicBool::new(false);
-    thread::scope(|scope| {
-        let receiving = scope.spawn(|| {
-            let mut end = StreamReceiver::new(&receiver, check);
-            let data = end.receive();
-            let _ = end.linger(DEFAULT_TIMEOUT, || sender_done.load(Ordering::SeqCst));
-            (data, end.stats())
-        });
-        let sent = send(&sender, relay.local_addr());
-        sender_done.store(true, Ordering::SeqCst);
-        let (data, stats) = receiving
-            .join()
-            .expect("the receiver thread does not panic");
-        (data, sent, stats)
-    })
+    reliable::transfer(family, links, check, send)
+        .unwrap_or_else(|e| panic!("setting up the receiver, the relay and the sender: {e}"))
 }
 
 // ANCHOR: backoff
@@ -244,35 +202,24 @@ fn a_reply_from_another_address_is_ignored() {
 // ANCHOR: requests_over_lossy_relay
 #[test]
 fn every_request_over_a_lossy_relay_gets_its_own_reply() {
-    let echo = server::spawn(Family::V4.any_port(), Reply::Upper).expect("start the echo server");
-    let relay =
-        relay::spawn(Family::V4.any_port(), echo.local_addr(), lossy(12)).expect("start the relay");
-    let mut client = Client::new(
-        net::bind_loopback(Family::V4).expect("bind"),
-        relay.local_addr(),
-        fast_retry(),
-    );
+    let run = reliable::requests_through(lossy(12), fast_retry(), 30)
+        .expect("every request is answered within 40 attempts");
 
-    for i in 1..=30u64 {
-        let reply = client
-            .request(format!("request {i}").as_bytes())
-            .expect("answered within 40 attempts");
+    for (request, answer) in &run.answered {
         assert_eq!(
-            reply.payload,
-            format!("REQUEST {i}").as_bytes(),
-            "request {i} gets its own reply, not another's"
+            answer.payload,
+            server::upper_reply(request.as_bytes()),
+            "{request:?} gets its own reply, not another's"
         );
     }
-    let stats = relay.shutdown();
-
+    let (relay, client) = (run.relay, run.client);
     assert!(
-        stats.to_server.dropped + stats.to_client.dropped > 0,
-        "the relay did drop some: {stats:?}"
+        relay.to_server.dropped + relay.to_client.dropped > 0,
+        "the relay did drop some: {relay:?}"
     );
     assert!(
-        client.stats().retries > 0,
-        "seed 12 drops the very first request, so the client had to retry: {:?}",
-        client.stats()
+        client.retries > 0,
+        "seed 12 drops the very first request, so the client had to retry: {client:?}"
     );
 }
 // ANCHOR_END: requests_over_lossy_relay
@@ -311,30 +258,73 @@ fn stop_and_wait_delivers_a_stream_intact_and_in_order_over_a_lossy_relay(#[case
 // ANCHOR_END: stop_and_wait
 
 // ANCHOR: corruption_unnoticed
+/// RFC 1071's Internet checksum, the very sum UDP puts in its header: the
+/// one's complement of the one's-complement sum of the 16-bit words.
+fn ones_complement_sum(bytes: &[u8]) -> [u8; 2] {
+    let mut sum: u32 = bytes
+        .chunks(2)
+        .map(|w| u32::from(u16::from_be_bytes([w[0], *w.get(1).unwrap_or(&0)])))
+        .sum();
+    while sum > 0xFFFF {
+        sum = (sum & 0xFFFF) + (sum >> 16);
+    }
+    (!(sum as u16)).to_be_bytes()
+}
+
+/// The sending application's datagram: the payload, then its sum.
+fn with_sum(payload: &[u8]) -> Vec<u8> {
+    [payload, &ones_complement_sum(payload)].concat()
+}
+
+/// Whether the receiving application finds the sum its peer sent.
+fn sum_matches(datagram: &[u8]) -> bool {
+    let (payload, sum) = datagram.split_at(datagram.len().saturating_sub(2));
+    sum == ones_complement_sum(payload)
+}
+
 #[test]
-fn without_an_end_to_end_check_corruption_reaches_the_receiver() {
-    let data = stream(64 * 1024);
-    let settings = StopAndWait {
-        chunk_size: 4096,
-        ..StopAndWait::default()
-    };
+fn only_a_check_made_by_the_two_ends_catches_what_a_relay_altered() {
+    const COUNT: u64 = 40;
+    let receiver = net::bind_loopback(Family::V4).expect("bind the receiver");
     let flips = Links::to_server_only(Impairments::seeded(8).corrupt(0.5));
+    let relay = relay::spawn(
+        Family::V4.any_port(),
+        receiver.local_addr().expect("addr"),
+        flips,
+    )
+    .expect("start the relay");
+    let sender = net::bind_loopback(Family::V4).expect("bind the sender");
 
-    let (received, sent, _) = transfer(Family::V4, flips, &Unchecked, |sock, to| {
-        reliable::send_stream(sock, to, &data, &settings, &Unchecked)
-    });
+    let (mut altered, mut caught, mut accepted_unchecked) = (0, 0, 0);
+    for i in 0..COUNT {
+        let sent = with_sum(format!("datagram {i} of {COUNT}").as_bytes());
+        sender
+            .send_to(&sent, relay.local_addr())
+            .expect("send through the relay");
+        let got = recv::recv_datagram(&receiver, "the relayed datagram").expect(
+            "every datagram arrives, altered or not: the receiving kernel verified the UDP checksum \
+             that the relay's kernel computed over the bytes the relay sent",
+        );
+        altered += u64::from(got.payload != sent);
+        caught += u64::from(!sum_matches(&got.payload));
+        accepted_unchecked += u64::from(Unchecked.open(&got.payload).is_some());
+    }
+    let relayed = relay.shutdown().to_server;
 
-    let received = received.expect("the receiver got a whole stream");
-    assert!(sent.is_ok(), "the sender believes all went well: {sent:?}");
-    assert_eq!(
-        received.len(),
-        data.len(),
-        "every chunk arrived, in order, with its length"
-    );
     assert!(
-        received != data,
-        "yet some bytes differ: the relay flipped bits and re-sent the datagrams with a fresh, valid UDP \
-         checksum, so neither UDP nor this protocol could notice"
+        altered > 0 && altered == relayed.corrupted,
+        "seed 8 flips a bit in some datagrams, and each of those arrived: expected {} altered \
+         datagrams (the relay's count), got {altered}",
+        relayed.corrupted
+    );
+    assert_eq!(
+        accepted_unchecked, COUNT,
+        "a receiver without its own check (Unchecked) takes all {COUNT}, altered ones included"
+    );
+    assert_eq!(
+        caught, altered,
+        "the same sum as UDP's, but made by the sending application and checked by the receiving \
+         one, rejects exactly the {altered} datagrams the relay altered"
     );
 }
 // ANCHOR_END: corruption_unnoticed
@@ -428,19 +418,14 @@ fn pinger_counts_every_ping_the_relay_dropped_as_lost() {
 // ANCHOR_END: ping_loss
 
 // ANCHOR: ping_python
-/// The pinger against the article's upper-casing echo server (Python): the
-/// upper-case ping survives `data.upper()`.
-#[rstest]
-#[case::project_peer("project")]
-#[case::article_original("article")]
-fn pinger_works_against_the_articles_echo_server(#[case] origin: &str) {
+/// The pinger against the article's upper-casing echo server (Python,
+/// `tests/peers/echo_server.py`): the upper-case ping survives `data.upper()`.
+#[test]
+fn pinger_works_against_the_articles_echo_server() {
     let Some(python) = support::python3() else {
         return;
     };
-    let Some(peer) = support::start_python_server(python, origin, "echo_server.py", Family::V4)
-    else {
-        return;
-    };
+    let peer = support::start_peer_server(python, "echo_server.py", Family::V4);
     let settings = PingSettings {
         count: 3,
         timeout: DEFAULT_TIMEOUT,

@@ -4,7 +4,8 @@
 //! Used by chapter 08's tests and by `udp-lab buffers`. Loss here is silent
 //! on both sides: every `send_to` returns `Ok`, and the receiver simply never
 //! sees the datagrams its full buffer refused. Only the kernel counts them:
-//! [`rcvbuf_errors`] reads that count.
+//! [`rcvbuf_errors`] reads the count of the whole namespace, and
+//! [`Overflow::drops`] the receiver's own (both in [`super::kernel`]).
 //!
 //! # How the receiver knows the blast is over
 //! No sleep and no end marker (a marker would be dropped by the full buffer
@@ -17,8 +18,9 @@
 //!
 //! # Platform-specific behavior
 //! [`rcvbuf_errors`] reads Linux's `/proc/net/snmp` (IPv4) and
-//! `/proc/net/snmp6` (IPv6); elsewhere it returns an error (macOS shows a
-//! similar count in `netstat -s -p udp`: "dropped due to full socket buffers").
+//! `/proc/net/snmp6` (IPv6), [`Overflow::drops`] its `/proc/net/udp` and
+//! `/proc/net/udp6`; elsewhere both are errors (macOS shows a similar count
+//! in `netstat -s -p udp`: "dropped due to full socket buffers").
 
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
@@ -26,6 +28,8 @@ use std::net::{SocketAddr, UdpSocket};
 use crate::net::{self, context, Family, SILENCE};
 use crate::recv::{is_timeout, MAX_DATAGRAM};
 use crate::tune::{self, Tuning};
+
+pub use super::kernel::rcvbuf_errors;
 
 /// One blast: `count` datagrams of `payload` bytes sent at once to a receiver
 /// of `family` whose `SO_RCVBUF` was set to `recv_buffer` (`None`: the default).
@@ -59,6 +63,10 @@ pub struct Overflow {
     /// How much the kernel's receive-buffer drop counter rose during the
     /// blast (`RcvbufErrors`), or why it could not be read.
     pub rcvbuf_errors: Result<u64, String>,
+    /// The receiver's own drop count after the blast (the `drops` column of
+    /// its row in `/proc/net/udp`, see [`kernel::drops`](super::kernel::drops)),
+    /// or why it could not be read.
+    pub drops: Result<u64, String>,
 }
 
 impl Overflow {
@@ -113,6 +121,7 @@ pub fn measure(blast: &Blast) -> io::Result<Overflow> {
     let before = rcvbuf_errors(blast.family);
     let (sent, send_errors) = send_numbered(&sender, receiver.local_addr()?, blast);
     let tally = drain(&receiver, sender.local_addr()?, blast)?;
+    let drops = super::kernel::drops(&receiver).map_err(|e| e.to_string());
     let rcvbuf_errors = match (before, rcvbuf_errors(blast.family)) {
         (Ok(b), Ok(a)) => Ok(a.saturating_sub(b)),
         (Err(e), _) | (_, Err(e)) => Err(e.to_string()),
@@ -125,6 +134,7 @@ pub fn measure(blast: &Blast) -> io::Result<Overflow> {
         kept: tally.kept,
         intact: tally.intact,
         rcvbuf_errors,
+        drops,
     })
 }
 // ANCHOR_END: measure
@@ -194,75 +204,9 @@ fn is_intact(got: &[u8], payload: usize, seen: &mut [bool]) -> bool {
     }
 }
 
-/// The kernel's count of UDP datagrams of `family` dropped because a receive
-/// buffer was full: `RcvbufErrors` in `/proc/net/snmp` (IPv4) or
-/// `Udp6RcvbufErrors` in `/proc/net/snmp6` (IPv6). Linux only.
-///
-/// The count is for the whole network namespace: every program's drops
-/// raise it, so compare two readings and expect *at least* your own loss.
-pub fn rcvbuf_errors(family: Family) -> io::Result<u64> {
-    match family {
-        Family::V4 => {
-            let text = read_proc("/proc/net/snmp")?;
-            udp_counter(&text, "RcvbufErrors")
-                .ok_or_else(|| missing("RcvbufErrors", "/proc/net/snmp"))
-        }
-        Family::V6 => {
-            let text = read_proc("/proc/net/snmp6")?;
-            snmp6_counter(&text, "Udp6RcvbufErrors")
-                .ok_or_else(|| missing("Udp6RcvbufErrors", "/proc/net/snmp6"))
-        }
-    }
-}
-
-fn read_proc(path: &str) -> io::Result<String> {
-    std::fs::read_to_string(path).map_err(|e| context(e, format!("reading {path} (Linux only)")))
-}
-
-fn missing(name: &str, path: &str) -> io::Error {
-    io::Error::new(
-        io::ErrorKind::InvalidData,
-        format!("{path} has no {name} counter"),
-    )
-}
-
-/// Finds `name` in `/proc/net/snmp`'s two `Udp:` lines (names, then values).
-fn udp_counter(snmp: &str, name: &str) -> Option<u64> {
-    let mut udp = snmp.lines().filter(|l| l.starts_with("Udp:"));
-    let (names, values) = (udp.next()?, udp.next()?);
-    let column = names.split_whitespace().position(|n| n == name)?;
-    values.split_whitespace().nth(column)?.parse().ok()
-}
-
-/// Finds `name` in `/proc/net/snmp6`'s "name value" lines.
-fn snmp6_counter(snmp6: &str, name: &str) -> Option<u64> {
-    snmp6.lines().find_map(|line| {
-        let mut words = line.split_whitespace();
-        (words.next()? == name).then(|| words.next()?.parse().ok())?
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn udp_counter_reads_the_column_named_in_the_header_line() {
-        let snmp =
-            "Udp: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors\nUdp: 10 0 5 12 4\n\
-                    UdpLite: InDatagrams RcvbufErrors\nUdpLite: 0 99\n";
-        assert_eq!(
-            udp_counter(snmp, "RcvbufErrors"),
-            Some(4),
-            "the Udp: line, not UdpLite:"
-        );
-    }
-
-    #[test]
-    fn snmp6_counter_reads_the_named_line() {
-        let snmp6 = "Udp6InDatagrams   7\nUdp6RcvbufErrors  3\n";
-        assert_eq!(snmp6_counter(snmp6, "Udp6RcvbufErrors"), Some(3));
-    }
 
     #[test]
     fn a_repeated_datagram_is_not_intact_the_second_time() {
