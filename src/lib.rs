@@ -19,7 +19,6 @@
 //! | [`models`] | concurrency models: single, thread-per-datagram, pool, `SO_REUSEPORT`, `recvmmsg`/`sendmmsg` batches |
 //! | [`bench`] | the load generator behind `udp-lab bench`: lock-step clients, latency percentiles, tables and a chart |
 //! | [`reliable`] | reliability on top of UDP: retries with backoff, stop-and-wait, a pinger |
-//! | [`book`] | the book's plumbing: named code regions and the exercises in them |
 //!
 //! ```
 //! use udp_lab::{net::{self, Family}, recv, server::{self, Reply}};
@@ -32,7 +31,6 @@
 //! ```
 
 pub mod bench;
-pub mod book;
 pub mod buffers;
 pub mod limits;
 pub mod models;

@@ -11,8 +11,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use udp_lab::book::{self, Exercise};
-
+use super::book::{self, Exercise};
 use super::{Failure, Outcome};
 
 /// Arguments of `udp-lab exercises`.

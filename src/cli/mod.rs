@@ -2,6 +2,7 @@
 //! becomes an exit code.
 
 pub mod bench;
+pub mod book;
 pub mod buffers;
 pub mod exercises;
 pub mod ping;

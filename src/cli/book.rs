@@ -1,6 +1,7 @@
 //! The book's plumbing: named regions of source files and the exercises
 //! found in them. Used by `tests/docs_sync.rs` (code in the chapters is the
-//! tested code) and by `udp-lab exercises` (list, hint, verify).
+//! tested code, which includes this file with `#[path]`) and by
+//! `udp-lab exercises` (list, hint, check, grade).
 //!
 //! A region is marked with mdBook's anchor comments, so the same files also
 //! work with mdBook's `{{#include FILE:NAME}}`:
@@ -43,11 +44,6 @@ pub fn region_names(source: &str) -> Vec<String> {
 
 /// The text of region `name` as a chapter shows it: nested anchor lines
 /// left out, common indentation removed, no trailing newline.
-///
-/// ```
-/// let src = "fn a() {\n    // ANCHOR: x\n    let y = 1;\n    // ANCHOR_END: x\n}\n";
-/// assert_eq!(udp_lab::book::region(src, "x").as_deref(), Some("let y = 1;"));
-/// ```
 pub fn region(source: &str, name: &str) -> Option<String> {
     let lines: Vec<&str> = source.lines().collect();
     let (start, end) = region_bounds(&lines, name)?;
@@ -177,6 +173,16 @@ mod tests {
             spliced,
             "use x;\n// ANCHOR: exercise_2_1\n#[test]\nfn two_receives() {}\n// ANCHOR_END: exercise_2_1\n",
             "the lines outside the region are kept, the body is the solution's"
+        );
+    }
+
+    #[test]
+    fn a_region_is_dedented_without_its_markers() {
+        let src = "fn a() {\n    // ANCHOR: x\n    let y = 1;\n    // ANCHOR_END: x\n}\n";
+        assert_eq!(
+            region(src, "x").as_deref(),
+            Some("let y = 1;"),
+            "the region's body, dedented, without the anchor lines"
         );
     }
 
