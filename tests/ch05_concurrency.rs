@@ -540,33 +540,39 @@ fn our_clients_are_all_answered_by_the_articles_threading_server() {
 }
 
 // ANCHOR: exercise_5_1
+/// Exercise 5.1: two clients sharing one socket can receive each other's replies.
+///
 /// Hint: bind one socket and `try_clone()` it: two handles, one socket (one
 /// port). Send "alice" to an upper-casing server through the first handle,
 /// then receive on the second. Whose reply is it? Do it for both families.
 #[test]
-#[ignore = "exercise 5.1: two clients sharing one socket can receive each other's replies"]
+#[ignore = "exercise 5.1: delete this line to start"]
 fn two_clients_sharing_one_socket_can_receive_each_others_replies() {
-    todo!("exercise 5.1: two clients sharing one socket can receive each other's replies")
+    todo!("exercise 5.1: write the test")
 }
 // ANCHOR_END: exercise_5_1
 
 // ANCHOR: exercise_5_2
+/// Exercise 5.2: the threaded server answers 200 clients x 2 messages.
+///
 /// Hint: `run_clients` takes the number of clients and of rounds; check every
 /// reply with `threaded_mismatch`, then count the server's threads after `shutdown()`.
 #[test]
-#[ignore = "exercise 5.2: the threaded server answers 200 clients x 2 messages"]
+#[ignore = "exercise 5.2: delete this line to start"]
 fn threaded_server_answers_two_hundred_clients_of_two_messages() {
-    todo!("exercise 5.2: the threaded server answers 200 clients x 2 messages")
+    todo!("exercise 5.2: write the test")
 }
 // ANCHOR_END: exercise_5_2
 
 // ANCHOR: exercise_5_3
+/// Exercise 5.3: a client can tell its reply from another's by a request id.
+///
 /// Hint: send five requests "id=N hello" without waiting, then receive five
 /// replies. The threaded server may answer them in any order: read the id
 /// back from each reply and check that every id came back exactly once.
 #[test]
-#[ignore = "exercise 5.3: a client can tell its reply from another's by a request id"]
+#[ignore = "exercise 5.3: delete this line to start"]
 fn a_client_tells_its_replies_apart_by_request_id() {
-    todo!("exercise 5.3: a client can tell its reply from another's by a request id")
+    todo!("exercise 5.3: write the test")
 }
 // ANCHOR_END: exercise_5_3

@@ -264,23 +264,27 @@ fn reused_buffer_keeps_a_stale_tail_and_only_the_first_n_bytes_are_new(#[case] f
 // ANCHOR_END: stale_tail
 
 // ANCHOR: exercise_6_1
+/// Exercise 6.1: a vectored receive flags a truncated datagram.
+///
 /// Hint: socket2's `SockRef::from(&sock).recv_from_vectored(&mut [MaybeUninitSlice::new(&mut buf)])`
 /// returns `RecvFlags`; `is_truncated()` is the kernel's `MSG_TRUNC` output flag.
 /// Send 2000 bytes then 1000 bytes, read both into 1024-byte buffers.
 #[test]
-#[ignore = "exercise 6.1: a vectored receive flags a truncated datagram"]
+#[ignore = "exercise 6.1: delete this line to start"]
 fn vectored_receive_flags_a_truncated_datagram() {
-    todo!("exercise 6.1: a vectored receive flags a truncated datagram")
+    todo!("exercise 6.1: write the test")
 }
 // ANCHOR_END: exercise_6_1
 
 // ANCHOR: exercise_6_2
+/// Exercise 6.2: a read into an empty buffer consumes a whole datagram.
+///
 /// Hint: send two datagrams, receive the first into an empty buffer
 /// (`recv_from(&mut [])`), then receive normally: what comes is the second.
 /// Unix returns `Ok((0, _))`; Windows reports `WSAEMSGSIZE` (use `cfg!(windows)`).
 #[test]
-#[ignore = "exercise 6.2: a read into an empty buffer consumes a whole datagram"]
+#[ignore = "exercise 6.2: delete this line to start"]
 fn read_into_empty_buffer_consumes_a_whole_datagram() {
-    todo!("exercise 6.2: a read into an empty buffer consumes a whole datagram")
+    todo!("exercise 6.2: write the test")
 }
 // ANCHOR_END: exercise_6_2

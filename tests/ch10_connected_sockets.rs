@@ -240,35 +240,41 @@ fn send_to_another_address_on_a_connected_socket_depends_on_the_os() {
 // Exercises
 
 // ANCHOR: exercise_10_1
+/// Exercise 10.1: the refusal is reported once, then the socket sends again.
+///
 /// Hint: keep `closed_port(Family::V4)` in a variable, connect to its
 /// `addr()`, `send` once, `recv` to collect the refusal; then a second
 /// `send` returns `Ok`: the error was reported once and cleared (a new ICMP
 /// will come back for the new datagram).
 #[test]
-#[ignore = "exercise 10.1: the refusal is reported once, then the socket sends again"]
+#[ignore = "exercise 10.1: delete this line to start"]
 fn refusal_is_reported_once_then_the_socket_sends_again() {
-    todo!("exercise 10.1: the refusal is reported once, then the socket sends again")
+    todo!("exercise 10.1: write the test")
 }
 // ANCHOR_END: exercise_10_1
 
 // ANCHOR: exercise_10_2
+/// Exercise 10.2: connecting again switches which peer is heard.
+///
 /// Hint: connect the client to `first`, then call `connect` again with
 /// `second`; a datagram from `first` is now filtered out and one from
 /// `second` is received. A UDP "connection" is only a filter and a default
 /// destination: it can be changed at any time.
 #[test]
-#[ignore = "exercise 10.2: connecting again switches which peer is heard"]
+#[ignore = "exercise 10.2: delete this line to start"]
 fn connecting_again_switches_which_peer_is_heard() {
-    todo!("exercise 10.2: connecting again switches which peer is heard")
+    todo!("exercise 10.2: write the test")
 }
 // ANCHOR_END: exercise_10_2
 
 // ANCHOR: exercise_10_3
+/// Exercise 10.3: peer_addr names the peer only after connect.
+///
 /// Hint: `peer_addr()` on a fresh socket fails with `ErrorKind::NotConnected`;
 /// after `connect(addr)` it returns `addr`.
 #[test]
-#[ignore = "exercise 10.3: peer_addr names the peer only after connect"]
+#[ignore = "exercise 10.3: delete this line to start"]
 fn peer_addr_names_the_peer_only_after_connect() {
-    todo!("exercise 10.3: peer_addr names the peer only after connect")
+    todo!("exercise 10.3: write the test")
 }
 // ANCHOR_END: exercise_10_3

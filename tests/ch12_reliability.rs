@@ -467,19 +467,23 @@ fn pinger_works_against_the_articles_echo_server(#[case] origin: &str) {
 // Exercises
 
 // ANCHOR: exercise_12_1
+/// Exercise 12.1: a checksum lets stop-and-wait survive the relay's corruption.
+///
 /// Hint: write a type that implements `Integrity`: `seal` appends a checksum
 /// of the frame (the Internet checksum of RFC 1071, or any sum that changes
 /// when one bit flips), `open` checks and strips it (`None` when it does not
 /// match). Run `transfer` over `Links::both(Impairments::seeded(5).corrupt(0.3).loss(0.1))`
 /// with your check on both ends: the stream must arrive intact.
 #[test]
-#[ignore = "exercise 12.1: a checksum lets stop-and-wait survive the relay's corruption"]
+#[ignore = "exercise 12.1: delete this line to start"]
 fn a_checksum_lets_stop_and_wait_survive_corruption() {
-    todo!("exercise 12.1: a checksum lets stop-and-wait survive the relay's corruption")
+    todo!("exercise 12.1: write the test")
 }
 // ANCHOR_END: exercise_12_1
 
 // ANCHOR: exercise_12_2
+/// Exercise 12.2: a go-back-N sender with a window of 8 delivers the stream intact.
+///
 /// Hint: a go-back-N sender keeps up to 8 DATA frames unacknowledged
 /// (`Frame::Data { seq, chunk }.encode()`); an `Ack { next }` slides the
 /// window to `next`; a timeout resends every frame from the window's base.
@@ -487,20 +491,22 @@ fn a_checksum_lets_stop_and_wait_survive_corruption() {
 /// `Frame::Fin` sent until `Ack { next: chunks + 1 }`. Pass your sender to
 /// `transfer` over `Links::both(lossy(3))` and check the stream arrives intact.
 #[test]
-#[ignore = "exercise 12.2: a go-back-N sender with a window of 8 delivers the stream intact"]
+#[ignore = "exercise 12.2: delete this line to start"]
 fn a_go_back_n_sender_delivers_the_stream_intact() {
-    todo!("exercise 12.2: a go-back-N sender with a window of 8 delivers the stream intact")
+    todo!("exercise 12.2: write the test")
 }
 // ANCHOR_END: exercise_12_2
 
 // ANCHOR: exercise_12_3
+/// Exercise 12.3: an unanswered request gives up after exactly its attempts.
+///
 /// Hint: a "server" socket that never answers; a `Client` with
 /// `attempts: 3` and 10 ms timeouts. The request fails with
 /// `ErrorKind::TimedOut`, `client.stats().sent` is 3, and the silent socket
 /// can read exactly three copies of the request.
 #[test]
-#[ignore = "exercise 12.3: an unanswered request gives up after exactly its attempts"]
+#[ignore = "exercise 12.3: delete this line to start"]
 fn an_unanswered_request_gives_up_after_exactly_its_attempts() {
-    todo!("exercise 12.3: an unanswered request gives up after exactly its attempts")
+    todo!("exercise 12.3: write the test")
 }
 // ANCHOR_END: exercise_12_3

@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod book;
 pub mod buffers;
+pub mod dev;
 pub mod exercises;
 pub mod ping;
 pub mod relay;
