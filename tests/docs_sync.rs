@@ -325,3 +325,25 @@ fn every_exercise_is_shown_in_its_chapter_with_the_command_that_checks_it() {
         unlisted.join("\n")
     );
 }
+
+#[test]
+fn every_exercise_has_one_autograding_test_that_runs_its_check() {
+    let path = root().join(".github/classroom/autograding.json");
+    let json: serde_json::Value = serde_json::from_str(&read(&path))
+        .unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()));
+    let runs: Vec<&str> = json["tests"]
+        .as_array()
+        .map(|tests| tests.iter().filter_map(|t| t["run"].as_str()).collect())
+        .unwrap_or_default();
+    let expected: Vec<String> = files_in("tests", "ch", ".rs")
+        .iter()
+        .flat_map(|t| book::exercises(&read(t)))
+        .map(|e| format!("cargo run --quiet -- exercises check {}", e.id))
+        .collect();
+    assert_eq!(
+        runs,
+        expected,
+        "{} has one test per exercise, in order, each running its check (whose exit code is the grade)",
+        path.display()
+    );
+}

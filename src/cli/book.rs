@@ -186,12 +186,7 @@ fn parse_exercise(body: &str, region: String) -> Option<Exercise> {
         .map_or("", |(_, title)| title.trim().trim_end_matches('.'))
         .to_string();
     let code: Vec<&str> = body.lines().skip(doc.len()).collect();
-    let test = code
-        .iter()
-        .find_map(|l| l.trim().strip_prefix("fn "))
-        .and_then(|l| l.split(['(', '<', ' ']).next())
-        .unwrap_or("")
-        .to_string();
+    let test = test_name(&code).unwrap_or_default();
     let untouched = code
         .iter()
         .any(|l| l.trim_start().starts_with("#[ignore") || l.contains("todo!("));
@@ -212,6 +207,24 @@ fn parse_exercise(body: &str, region: String) -> Option<Exercise> {
         header_id,
         started: !untouched,
     })
+}
+
+/// The name of the fn right after the first `#[test]` line (other
+/// attributes may stand between), else of the first fn: a solution may
+/// define helpers before its test.
+fn test_name(code: &[&str]) -> Option<String> {
+    let name = |l: &str| {
+        let rest = l.trim().strip_prefix("fn ")?;
+        rest.split(['(', '<', ' ']).next().map(str::to_string)
+    };
+    let after_test = code
+        .iter()
+        .skip_while(|l| l.trim() != "#[test]")
+        .skip(1)
+        .find(|l| !l.trim().starts_with("#["));
+    after_test
+        .and_then(|l| name(l))
+        .or_else(|| code.iter().find_map(|l| name(l)))
 }
 
 /// What a chapter shows of exercise region `name`: its `///` header and
@@ -299,6 +312,17 @@ mod tests {
             exercises(&spliced)[0].catches,
             ["merged", "dropped_second"],
             "the graded copy keeps the pristine header, whatever the student's says"
+        );
+    }
+
+    #[test]
+    fn the_test_is_the_fn_under_test_even_after_helpers() {
+        let solved = "// ANCHOR: exercise_2_1\n/// Exercise 2.1: t.\nfn helper() {}\n#[test]\n\
+            #[should_panic]\nfn two_receives() {}\n// ANCHOR_END: exercise_2_1\n";
+        assert_eq!(
+            exercises(solved)[0].test,
+            "two_receives",
+            "the test is the fn under #[test], not the helper before it"
         );
     }
 

@@ -37,20 +37,36 @@ pub fn run(root: &Path, args: &HandoutArgs) -> Outcome {
         own_workspace: false,
     };
     tree::copy_checkout(root, &args.out, options)?;
+    remove_file(&args.out.join(TOOL_TESTS))?;
     let left_out: Vec<u32> = available.difference(&chosen).copied().collect();
     remove_chapters(&args.out, &left_out)?;
     let list = numbers(&chosen);
     tree::write(&args.out.join(HANDOUT_MARKER), &marker_text(&list))?;
-    let exercises: usize = tree::chapters(&args.out)?
+    let ids: BTreeSet<String> = tree::chapters(&args.out)?
         .iter()
-        .map(|c| c.exercises.len())
-        .sum();
+        .flat_map(|c| c.exercises.iter().map(|e| e.id.clone()))
+        .collect();
+    write_autograding(root, &args.out, &ids)?;
+    let exercises = ids.len();
     println!(
         "student edition of chapters {list} in {}: {exercises} exercises, no reference solutions",
         args.out.display()
     );
     println!("check it: cd {} && cargo test", args.out.display());
     Ok(())
+}
+
+/// The tests of the exercise tools: they splice the reference solutions,
+/// so an edition without them leaves them out.
+const TOOL_TESTS: &str = "tests/cli_exercises.rs";
+
+fn remove_file(path: &Path) -> Outcome {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(Failure::Usage(format!("removing {}: {e}", path.display())))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The chapter numbers of `tests/chNN_*.rs` in `root`.
@@ -135,9 +151,7 @@ fn remove_chapters(out: &Path, left_out: &[u32]) -> Outcome {
         for entry in entries.filter_map(Result::ok) {
             let name = entry.file_name().to_string_lossy().into_owned();
             if entry.path().is_file() && gone(&name) {
-                fs::remove_file(entry.path()).map_err(|e| {
-                    Failure::Usage(format!("removing {}: {e}", entry.path().display()))
-                })?;
+                remove_file(&entry.path())?;
             }
         }
     }
@@ -147,12 +161,59 @@ fn remove_chapters(out: &Path, left_out: &[u32]) -> Outcome {
         .lines()
         .filter(|line| !linked_file(line).is_some_and(gone))
         .collect();
-    tree::write(&summary_path, &(kept.join("\n") + "\n"))
+    tree::write(&summary_path, &without_empty_parts(&kept))
+}
+
+/// SUMMARY lines without the part titles (`# Performance`) left with no
+/// chapter under them.
+fn without_empty_parts(lines: &[&str]) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let is_part = line.starts_with("# ") && i > 0;
+        let next = lines[i + 1..].iter().find(|l| !l.trim().is_empty());
+        let empty = next.is_none_or(|n| n.starts_with("# ") || n.starts_with("---"));
+        if is_part && empty {
+            if out.last().is_some_and(|l| l.trim().is_empty()) {
+                out.pop();
+            }
+            continue;
+        }
+        out.push(line);
+    }
+    out.join("\n") + "\n"
 }
 
 /// The file a SUMMARY line links to: `02-empty-datagrams.md` in `- [02. ...](02-empty-datagrams.md)`.
 fn linked_file(line: &str) -> Option<&str> {
     line.rsplit_once("](")?.1.strip_suffix(')')
+}
+
+/// The course's GitHub Classroom autograding tests, one per exercise.
+const AUTOGRADING: &str = ".github/classroom/autograding.json";
+
+/// Writes the course's autograding tests of the exercises `ids` (those
+/// whose command ends with one of them) into the edition.
+fn write_autograding(root: &Path, out: &Path, ids: &BTreeSet<String>) -> Outcome {
+    let from = root.join(AUTOGRADING);
+    if !from.exists() {
+        return Ok(());
+    }
+    let bad = |e: &dyn std::fmt::Display| Failure::Usage(format!("{}: {e}", from.display()));
+    let mut json: serde_json::Value =
+        serde_json::from_str(&tree::read(&from)?).map_err(|e| bad(&e))?;
+    let tests = json["tests"]
+        .as_array_mut()
+        .ok_or_else(|| bad(&"no `tests` list"))?;
+    tests.retain(|test| {
+        let id = test["run"].as_str().and_then(|run| run.rsplit(' ').next());
+        id.is_some_and(|id| ids.contains(id))
+    });
+    let to = out.join(AUTOGRADING);
+    if let Some(folder) = to.parent() {
+        fs::create_dir_all(folder).map_err(|e| bad(&e))?;
+    }
+    let text = serde_json::to_string_pretty(&json).map_err(|e| bad(&e))?;
+    tree::write(&to, &(text + "\n"))
 }
 
 fn marker_text(chapters: &str) -> String {
@@ -161,7 +222,8 @@ fn marker_text(chapters: &str) -> String {
          This copy of udp-lab holds chapters {chapters} and no reference solutions; it was made\n\
          with `udp-lab dev handout`. Work on the exercises with `cargo run -- exercises`\n\
          (see the README). `tests/docs_sync.rs` reads this file: it proves that the edition\n\
-         holds no `tests/solutions/`.\n"
+         holds no `tests/solutions/`. The tests of the exercise tools\n\
+         (`tests/cli_exercises.rs`) splice the reference solutions, so they are left out.\n"
     )
 }
 
@@ -196,6 +258,28 @@ mod tests {
                 "--chapters {spec} names no chapter list of 01-13: it must be a usage error"
             );
         }
+    }
+
+    #[test]
+    fn a_part_left_without_chapters_leaves_the_summary() {
+        let kept = [
+            "# Summary",
+            "",
+            "# Limits",
+            "",
+            "- [06. T](06-t.md)",
+            "",
+            "# Performance",
+            "",
+            "---",
+            "",
+            "[How](c.md)",
+        ];
+        assert_eq!(
+            without_empty_parts(&kept),
+            "# Summary\n\n# Limits\n\n- [06. T](06-t.md)\n\n---\n\n[How](c.md)\n",
+            "the empty part `# Performance` goes, the others stay"
+        );
     }
 
     #[test]

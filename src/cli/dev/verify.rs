@@ -14,7 +14,7 @@ use std::process::Command;
 
 use crate::cli::book;
 use crate::cli::exercises::progress;
-use crate::cli::exercises::runner::{self, Build};
+use crate::cli::exercises::runner::{self, Build, State, Verdict};
 use crate::cli::exercises::tree::{self, Chapter, CopyOptions};
 use crate::cli::{Failure, Outcome};
 
@@ -31,7 +31,7 @@ pub fn run(root: &Path) -> Outcome {
         .tempdir()
         .map_err(|e| Failure::Usage(format!("making a temporary folder: {e}")))?;
     let options = CopyOptions {
-        solutions: false,
+        solutions: true,
         own_workspace: true,
     };
     tree::copy_checkout(root, copy.path(), options)?;
@@ -98,9 +98,10 @@ impl Work<'_> {
             expect(
                 done == k + 1,
                 format!(
-                    "after {} solutions the list shows {done} of {total} done, not {}",
+                    "after {} solutions the list shows {done} of {total} done, not {}; {}",
                     k + 1,
-                    k + 1
+                    k + 1,
+                    not_done(&verdicts)
                 ),
             )?;
             let word = if verdicts[&first.id].done() {
@@ -147,7 +148,10 @@ impl Work<'_> {
         let (done, total) = progress(&verdicts);
         expect(
             done == total,
-            format!("with every solution spliced in the list shows {done} of {total} done"),
+            format!(
+                "with every solution spliced in the list shows {done} of {total} done; {}",
+                not_done(&verdicts)
+            ),
         )?;
         Ok(exercises(chapters)
             .map(|e| {
@@ -200,6 +204,16 @@ impl Work<'_> {
 
 fn exercises(chapters: &[Chapter]) -> impl Iterator<Item = &book::Exercise> {
     chapters.iter().flat_map(|c| &c.exercises)
+}
+
+/// The started exercises that are not done, with why.
+fn not_done(verdicts: &BTreeMap<String, Verdict>) -> String {
+    let list: Vec<String> = verdicts
+        .iter()
+        .filter(|(_, v)| v.state == State::Failing)
+        .map(|(id, v)| format!("{id}: {}", v.reason))
+        .collect();
+    format!("failing: {}", list.join("; "))
 }
 
 fn expect(holds: bool, otherwise: String) -> Outcome {

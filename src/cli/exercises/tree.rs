@@ -137,7 +137,7 @@ pub struct CopyOptions {
 }
 
 /// Copies a checkout to `to`: the manifest, the lock file, README.md,
-/// .gitignore, src/, tests/ and docs/ (the docs tests read them).
+/// .gitignore, src/, tests/, docs/ and .github/ (the docs tests read them).
 ///
 /// Files keep their modification times, except the `.rs` files under
 /// tests/, which get the time of the copy. Copies share one target folder
@@ -158,18 +158,18 @@ pub fn copy_checkout(from: &Path, to: &Path, options: CopyOptions) -> Result<(),
             copy_file(&from.join(file), &to.join(file), true).map_err(io)?;
         }
     }
-    if options.own_workspace {
-        let manifest = read(&to.join("Cargo.toml"))?;
-        write(
-            &to.join("Cargo.toml"),
-            &format!("{manifest}\n[workspace]\n"),
-        )?;
+    let manifest = read(&to.join("Cargo.toml"))?;
+    if options.own_workspace && !manifest.lines().any(|l| l.trim() == "[workspace]") {
+        let own = format!("{manifest}\n[workspace]\n");
+        write(&to.join("Cargo.toml"), &own)?;
     }
     copy_dir(&from.join("src"), &to.join("src"), &|_| true, true).map_err(io)?;
     let keep = |path: &Path| options.solutions || !path.ends_with("solutions");
     copy_dir(&from.join("tests"), &to.join("tests"), &keep, false).map_err(io)?;
-    if from.join("docs").is_dir() {
-        copy_dir(&from.join("docs"), &to.join("docs"), &|_| true, true).map_err(io)?;
+    for dir in ["docs", ".github"] {
+        if from.join(dir).is_dir() {
+            copy_dir(&from.join(dir), &to.join(dir), &|_| true, true).map_err(io)?;
+        }
     }
     Ok(())
 }
