@@ -167,7 +167,11 @@ fn on_tcp_zero_bytes_is_never_a_message_only_the_end_of_the_stream(#[case] famil
 /// Hint: one sender, one receiver, both from `net::bind_loopback`. Send `b""`
 /// twice, then receive twice with `recv::recv_datagram`: each receive must
 /// return 0 bytes. Loop over `Family::ALL` and skip a family when
-/// `net::family_available` says no.
+/// `net::family_available` says no. Uses (imported at the top of this file
+/// unless said): `Family::ALL`, `net::family_available(Family) -> bool`;
+/// `net::bind_loopback(Family) -> io::Result<UdpSocket>`;
+/// `recv::recv_datagram(&UdpSocket, what: &str) -> io::Result<Datagram>`
+/// (`.payload: Vec<u8>`, `.from`, `.text()`).
 #[test]
 #[ignore = "exercise 2.1: delete this line to start"]
 fn two_empty_datagrams_are_two_receives() {
@@ -179,8 +183,14 @@ fn two_empty_datagrams_are_two_receives() {
 /// Exercise 2.2: an empty datagram through the threaded server gets Thread-1 [].
 ///
 /// Hint: start the server with `Reply::Threaded` and send it `b""` with
-/// `recv::request`. A new server names its first handler thread `Thread-1`,
-/// and the reply is `"<thread name> [<REQUEST UPPER-CASED>]"`.
+/// `recv::request`. A new server names its first handler thread `Thread-1`, and
+/// the reply is `"<thread name> [<REQUEST UPPER-CASED>]"`. Uses (imported at
+/// the top of this file unless said): `Family::ALL`,
+/// `net::family_available(Family) -> bool`; `net::bind_loopback(Family) ->
+/// io::Result<UdpSocket>`; `server::spawn(SocketAddr, Reply) ->
+/// io::Result<ServerHandle>` (`.local_addr()`, `.shutdown() -> ServerStats`);
+/// `recv::request(&UdpSocket, to: SocketAddr, payload: &[u8], what: &str) ->
+/// io::Result<Datagram>`.
 #[test]
 #[ignore = "exercise 2.2: delete this line to start"]
 fn empty_datagram_through_the_threaded_server_gets_thread_1_brackets() {

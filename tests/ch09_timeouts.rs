@@ -131,7 +131,11 @@ fn zero_read_timeout_is_rejected_as_invalid_input() {
 // ANCHOR: exercise_9_1
 /// Exercise 9.1: a zero write timeout is rejected too.
 ///
-/// Hint: the same as the read timeout, with `set_write_timeout(Some(Duration::ZERO))`.
+/// Hint: the same as the read timeout, with
+/// `set_write_timeout(Some(Duration::ZERO))`. Uses (imported at the top of this
+/// file unless said): `net::bind_loopback(Family) -> io::Result<UdpSocket>`;
+/// `UdpSocket::set_write_timeout(Option<Duration>) -> io::Result<()>`;
+/// `io::ErrorKind::InvalidInput`.
 #[test]
 #[ignore = "exercise 9.1: delete this line to start"]
 fn zero_write_timeout_is_rejected_too() {
@@ -143,7 +147,12 @@ fn zero_write_timeout_is_rejected_too() {
 /// Exercise 9.2: a socket still receives after a timed-out read.
 ///
 /// Hint: let one read time out (nothing was sent yet), then send a datagram to
-/// the same socket and receive it with `recv::recv_datagram`.
+/// the same socket and receive it with `recv::recv_datagram`. Uses (imported at
+/// the top of this file unless said): `net::bind_loopback(Family) ->
+/// io::Result<UdpSocket>`; `set_read_timeout(Some(Duration))`;
+/// `recv::is_timeout(&io::Error) -> bool`; `recv::recv_datagram(&UdpSocket,
+/// what: &str) -> io::Result<Datagram>` (`.payload: Vec<u8>`, `.from`,
+/// `.text()`).
 #[test]
 #[ignore = "exercise 9.2: delete this line to start"]
 fn socket_still_receives_after_a_timed_out_read() {
