@@ -6,7 +6,7 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Sender};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use notify::RecursiveMode;
 use notify_debouncer_mini::{new_debouncer, DebounceEventResult, Debouncer};
@@ -48,10 +48,7 @@ pub fn run(root: &Path, args: &WatchArgs) -> Outcome {
     quit_on_q(tx);
     for run in 1.. {
         let status = check_again(root, &id)?;
-        println!(
-            "[watch] run {run}: {status} | save {} to check again; q or Ctrl-C quits",
-            file.display()
-        );
+        println!("[watch] run {run}: {status} (save to check again; q quits)");
         let _ = std::io::stdout().flush();
         if args.max_runs.is_some_and(|max| run >= max) {
             break;
@@ -89,8 +86,10 @@ fn check_again(root: &Path, id: &str) -> Result<String, Failure> {
     Ok(check::status_line(exercise, &verdict))
 }
 
-/// Sends [`Event::Saved`] whenever `file` changes. Watches its folder, as
-/// editors often save by writing a new file and renaming it over the old.
+/// Sends [`Event::Saved`] whenever `file` is written. Watches its folder,
+/// as editors often save by writing a new file and renaming it over the
+/// old. Only a new modification time counts: reading the file (as each
+/// check does) is an event too, and must not start another check.
 fn watch_file(
     file: &Path,
     tx: Sender<Event>,
@@ -100,20 +99,27 @@ fn watch_file(
     let file: PathBuf = file.canonicalize().map_err(|e| failure(&e))?;
     let folder = file.parent().map(Path::to_path_buf).unwrap_or_default();
     let watched = file.clone();
-    let mut debouncer = new_debouncer(
-        Duration::from_millis(150),
-        move |res: DebounceEventResult| {
-            if res.is_ok_and(|events| events.iter().any(|e| e.path == watched)) {
-                let _ = tx.send(Event::Saved);
-            }
-        },
-    )
-    .map_err(|e| failure(&e))?;
+    let mut last = modified(&watched);
+    let on_events = move |res: DebounceEventResult| {
+        let touched = res.is_ok_and(|events| events.iter().any(|e| e.path == watched));
+        let now = modified(&watched);
+        if touched && now != last {
+            last = now;
+            let _ = tx.send(Event::Saved);
+        }
+    };
+    let mut debouncer =
+        new_debouncer(Duration::from_millis(150), on_events).map_err(|e| failure(&e))?;
     debouncer
         .watcher()
         .watch(&folder, RecursiveMode::NonRecursive)
         .map_err(|e| failure(&e))?;
     Ok(debouncer)
+}
+
+/// When `file` was last written (`None` while it does not exist).
+fn modified(file: &Path) -> Option<SystemTime> {
+    std::fs::metadata(file).and_then(|m| m.modified()).ok()
 }
 
 /// Sends [`Event::Quit`] on Ctrl-C (SIGINT) or SIGTERM.
