@@ -73,6 +73,12 @@ pub struct Graded {
 /// Runs `udp-lab exercises grade` for the student checkout `root`.
 pub fn run(root: &Path, args: &GradeArgs) -> Outcome {
     let pristine = args.pristine.clone().unwrap_or_else(|| root.to_path_buf());
+    if !pristine.join("tests").is_dir() {
+        return Err(Failure::Usage(format!(
+            "{} has no tests/ folder: --pristine names the course's untouched checkout",
+            pristine.display()
+        )));
+    }
     let report = grade(root, &pristine)?;
     if args.json {
         let text = serde_json::to_string_pretty(&report)
