@@ -252,8 +252,20 @@ fn every_exercise_stub_has_a_reference_solution() {
 fn every_exercise_header_names_its_id_and_title() {
     let mut wrong = Vec::new();
     for test_file in files_in("tests", "ch", ".rs") {
+        let name = test_file.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let chapter: String = name
+            .trim_start_matches("ch")
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
         for exercise in book::exercises(&read(&test_file)) {
+            let major = exercise
+                .id
+                .split('.')
+                .next()
+                .and_then(|m| m.parse::<u32>().ok());
             if exercise.header_id.as_deref() != Some(exercise.id.as_str())
+                || major != chapter.parse::<u32>().ok()
                 || exercise.title.is_empty()
                 || exercise.test.is_empty()
             {
@@ -270,8 +282,8 @@ fn every_exercise_header_names_its_id_and_title() {
     }
     assert!(
         wrong.is_empty(),
-        "region exercise_N_M opens with `/// Exercise N.M: title.` and holds one test fn \
-         (restore the `///` lines from the chapter if they were edited):\n{}",
+        "region exercise_N_M of chapter N opens with `/// Exercise N.M: title.` and holds one \
+         test fn (restore the `///` lines from the chapter if they were edited):\n{}",
         wrong.join("\n")
     );
 }
