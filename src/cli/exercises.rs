@@ -120,13 +120,23 @@ pub fn first_not_done<'a>(
 /// The commands for the first exercise not done.
 fn next_hint(chapters: &[Chapter], verdicts: &BTreeMap<String, Verdict>) -> String {
     match first_not_done(chapters, verdicts) {
-        Some((_, e)) => format!(
-            "Next: exercise {id}, {title}.\n  cargo run -- exercises hint {id}    its hint\n  \
-             cargo run -- exercises check {id}   run its test\n  \
-             cargo run -- exercises watch      check it again on every save",
-            id = e.id,
-            title = e.title
-        ),
+        Some((_, e)) => {
+            let rows = [
+                (format!("hint {}", e.id), "its hint"),
+                (format!("check {}", e.id), "run its test"),
+                ("watch".to_string(), "check it again on every save"),
+            ];
+            let commands: Vec<String> = rows
+                .iter()
+                .map(|(cmd, what)| format!("  cargo run -- exercises {cmd:<10} {what}"))
+                .collect();
+            format!(
+                "Next: exercise {}, {}.\n{}",
+                e.id,
+                e.title,
+                commands.join("\n")
+            )
+        }
         None => "Every exercise is done.".into(),
     }
 }
