@@ -3,7 +3,8 @@
 //! - `udp-lab` / `udp-lab tour`: every chapter's property, live on loopback.
 //! - `udp-lab serve`: the article's echo servers as a real process.
 //! - `udp-lab send`: the article's client, with a timeout.
-//! - `udp-lab exercises`: the exercises with their hints (and `--verify` for CI).
+//! - `udp-lab exercises`: the exercises: progress, hints, check one, watch, grade.
+//! - `udp-lab dev`: for maintainers: prove the exercises (`verify`), make a student edition (`handout`).
 //! - `udp-lab buffers`: datagrams kept vs `SO_RCVBUF` size, measured (and plotted).
 //! - `udp-lab bench`: a load generator; races the server models against the bare loop and Python.
 //! - `udp-lab relay`: a seeded impairment relay (loss, duplication, reordering, delay) between real programs.
@@ -33,7 +34,7 @@ enum Command {
     Serve(cli::serve::ServeArgs),
     /// Send each MESSAGE as one datagram and print each reply.
     Send(cli::send::SendArgs),
-    /// List the exercises with their hints; `--verify` proves stubs fail and solutions pass.
+    /// The exercises: your progress, a hint, check one, watch while you edit, grade.
     Exercises(cli::exercises::ExercisesArgs),
     /// Measure how many datagrams a receive buffer keeps, for several SO_RCVBUF sizes.
     Buffers(cli::buffers::BuffersArgs),
@@ -43,6 +44,8 @@ enum Command {
     Relay(cli::relay::RelayArgs),
     /// Ping an echo server over UDP: round-trip times and loss (the Kurose & Ross pinger).
     Ping(cli::ping::PingArgs),
+    /// For maintainers and teachers, not students: prove the exercises, make a student edition.
+    Dev(cli::dev::DevArgs),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +60,7 @@ fn main() -> ExitCode {
         Some(Command::Bench(a)) => cli::bench::run(&a),
         Some(Command::Relay(a)) => cli::relay::run(&a),
         Some(Command::Ping(a)) => cli::ping::run(&a),
+        Some(Command::Dev(a)) => cli::dev::run(&a),
     };
     cli::finish(outcome)
 }

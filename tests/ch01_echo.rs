@@ -378,32 +378,53 @@ fn our_client_talks_to_the_python_echo_server(#[case] family: Family) {
 // ANCHOR_END: interop_python_server
 
 // ANCHOR: exercise_1_1
-/// Hint: send a request with digits and punctuation (for example
-/// `b"udp-lab 2026: ok!"`) and compare the reply with what Python's
-/// `bytes.upper()` would give: only the letters change.
+/// Exercise 1.1: the echo server keeps digits and punctuation unchanged.
+///
+/// Hint: send a request with digits and punctuation (for example `b"udp-lab
+/// 2026: ok!"`) and compare the reply with what Python's `bytes.upper()` would
+/// give: only the letters change. Uses (imported at the top of this file unless
+/// said): `net::bind_loopback(Family) -> io::Result<UdpSocket>`;
+/// `server::spawn(SocketAddr, Reply) -> io::Result<ServerHandle>`
+/// (`.local_addr()`, `.shutdown() -> ServerStats`); `recv::request(&UdpSocket,
+/// to: SocketAddr, payload: &[u8], what: &str) -> io::Result<Datagram>`;
+/// `family.any_port()`.
 #[test]
-#[ignore = "exercise 1.1: the echo server keeps digits and punctuation unchanged"]
+#[ignore = "exercise 1.1: delete this line to start"]
 fn echo_server_keeps_digits_and_punctuation_unchanged() {
-    todo!("exercise 1.1: the echo server keeps digits and punctuation unchanged")
+    todo!("exercise 1.1: write the test")
 }
 // ANCHOR_END: exercise_1_1
 
 // ANCHOR: exercise_1_2
-/// Hint: start the server with `Reply::Threaded`, send `b"hi"`, and check
-/// that the reply starts with `"Thread-"` and ends with `" [HI]"`.
+/// Exercise 1.2: the threaded server's reply names the thread that handled it.
+///
+/// Hint: start the server with `Reply::Threaded`, send `b"hi"`, and check that
+/// the reply starts with `"Thread-"` and ends with `" [HI]"`. Uses (imported at
+/// the top of this file unless said): `net::bind_loopback(Family) ->
+/// io::Result<UdpSocket>`; `server::spawn(SocketAddr, Reply) ->
+/// io::Result<ServerHandle>` (`.local_addr()`, `.shutdown() -> ServerStats`);
+/// `recv::request(&UdpSocket, to: SocketAddr, payload: &[u8], what: &str) ->
+/// io::Result<Datagram>`; `Datagram::text() -> String`.
 #[test]
-#[ignore = "exercise 1.2: the threaded server's reply names the thread that handled it"]
+#[ignore = "exercise 1.2: delete this line to start"]
 fn threaded_reply_names_the_thread_that_handled_it() {
-    todo!("exercise 1.2: the threaded server's reply names the thread that handled it")
+    todo!("exercise 1.2: write the test")
 }
 // ANCHOR_END: exercise_1_2
 
 // ANCHOR: exercise_1_3
-/// Hint: one server, three requests from one client, one after the other;
-/// then `shutdown()` returns the counters: `received` and `replied` are 3.
+/// Exercise 1.3: the server counts every request it answers.
+///
+/// Hint: one server, three requests from one client, one after the other; then
+/// `shutdown()` returns the counters: `received` and `replied` are 3. Uses
+/// (imported at the top of this file unless said): `net::bind_loopback(Family)
+/// -> io::Result<UdpSocket>`; `server::spawn(SocketAddr, Reply) ->
+/// io::Result<ServerHandle>` (`.local_addr()`, `.shutdown() -> ServerStats`);
+/// `recv::request(&UdpSocket, to: SocketAddr, payload: &[u8], what: &str) ->
+/// io::Result<Datagram>`; `ServerStats { received, replied, .. }` (both `u64`).
 #[test]
-#[ignore = "exercise 1.3: the server counts every request it answers"]
+#[ignore = "exercise 1.3: delete this line to start"]
 fn server_counts_every_request_it_answers() {
-    todo!("exercise 1.3: the server counts every request it answers")
+    todo!("exercise 1.3: write the test")
 }
 // ANCHOR_END: exercise_1_3

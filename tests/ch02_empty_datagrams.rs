@@ -277,24 +277,38 @@ fn on_tcp_zero_bytes_is_never_a_message_only_the_end_of_the_stream(#[case] famil
 // ANCHOR_END: tcp_empty_write
 
 // ANCHOR: exercise_2_1
+/// Exercise 2.1: two empty datagrams are two receives.
+///
 /// Hint: one sender, one receiver, both from `net::bind_loopback`. Send `b""`
 /// twice, then receive twice with `recv::recv_datagram`: each receive must
 /// return 0 bytes. Loop over `Family::ALL` and skip a family when
-/// `net::family_available` says no.
+/// `net::family_available` says no. Uses (imported at the top of this file
+/// unless said): `Family::ALL`, `net::family_available(Family) -> bool`;
+/// `net::bind_loopback(Family) -> io::Result<UdpSocket>`;
+/// `recv::recv_datagram(&UdpSocket, what: &str) -> io::Result<Datagram>`
+/// (`.payload: Vec<u8>`, `.from`, `.text()`).
 #[test]
-#[ignore = "exercise 2.1: two empty datagrams are two receives"]
+#[ignore = "exercise 2.1: delete this line to start"]
 fn two_empty_datagrams_are_two_receives() {
-    todo!("exercise 2.1: two empty datagrams are two receives")
+    todo!("exercise 2.1: write the test")
 }
 // ANCHOR_END: exercise_2_1
 
 // ANCHOR: exercise_2_2
+/// Exercise 2.2: an empty datagram through the threaded server gets Thread-1 [].
+///
 /// Hint: start the server with `Reply::Threaded` and send it `b""` with
-/// `recv::request`. A new server names its first handler thread `Thread-1`,
-/// and the reply is `"<thread name> [<REQUEST UPPER-CASED>]"`.
+/// `recv::request`. A new server names its first handler thread `Thread-1`, and
+/// the reply is `"<thread name> [<REQUEST UPPER-CASED>]"`. Uses (imported at
+/// the top of this file unless said): `Family::ALL`,
+/// `net::family_available(Family) -> bool`; `net::bind_loopback(Family) ->
+/// io::Result<UdpSocket>`; `server::spawn(SocketAddr, Reply) ->
+/// io::Result<ServerHandle>` (`.local_addr()`, `.shutdown() -> ServerStats`);
+/// `recv::request(&UdpSocket, to: SocketAddr, payload: &[u8], what: &str) ->
+/// io::Result<Datagram>`.
 #[test]
-#[ignore = "exercise 2.2: an empty datagram through the threaded server gets Thread-1 []"]
+#[ignore = "exercise 2.2: delete this line to start"]
 fn empty_datagram_through_the_threaded_server_gets_thread_1_brackets() {
-    todo!("exercise 2.2: an empty datagram through the threaded server gets Thread-1 []")
+    todo!("exercise 2.2: write the test")
 }
 // ANCHOR_END: exercise_2_2

@@ -198,27 +198,40 @@ fn five_tcp_writes_come_back_from_one_read_merged(#[case] family: Family, #[case
 // ANCHOR_END: tcp_stream_merges
 
 // ANCHOR: exercise_3_1
-/// Hint: before each message write its length as 4 bytes
-/// (`(msg.len() as u32).to_be_bytes()`), then the message. Shut down the
-/// client's sending side. On the server, `read_exact` 4 bytes, then exactly
-/// that many bytes, until `read_exact` fails with `UnexpectedEof`. Use
-/// `tcp::tcp_pair(Family::V4, false)`; include an empty message.
+/// Exercise 3.1: a length-prefix framing recovers message boundaries on TCP.
+///
+/// Hint: before each message write its length as 4 bytes (`(msg.len() as
+/// u32).to_be_bytes()`), then the message. Shut down the client's sending side.
+/// On the server, `read_exact` 4 bytes, then exactly that many bytes, until
+/// `read_exact` fails with `UnexpectedEof`. Use `tcp::tcp_pair(Family::V4,
+/// false)`; include an empty message. Uses (imported at the top of this file
+/// unless said): `tcp::tcp_pair(Family, nodelay: bool) -> io::Result<TcpPair>`
+/// (`pair.client`, `pair.server`: `TcpStream`); `Write::write_all`;
+/// `read_exact` (add `use std::io::Read;` inside your test: only `Write` is
+/// imported at the top); `Shutdown::Write`.
 #[test]
-#[ignore = "exercise 3.1: a length-prefix framing recovers message boundaries on TCP"]
+#[ignore = "exercise 3.1: delete this line to start"]
 fn length_prefix_framing_recovers_message_boundaries_on_tcp() {
-    todo!("exercise 3.1: a length-prefix framing recovers message boundaries on TCP")
+    todo!("exercise 3.1: write the test")
 }
 // ANCHOR_END: exercise_3_1
 
 // ANCHOR: exercise_3_2
+/// Exercise 3.2: a datagram of 1473 bytes still arrives as one on loopback.
+///
 /// Hint: 1473 bytes is one more than fits one Ethernet frame (1472 + 8 + 20 =
 /// 1500), but loopback's MTU is 65536, and even on Ethernet IP reassembles
 /// fragments before UDP sees them. Send 1473 bytes, receive once with
 /// `recv::recv_datagram` (all 1473 bytes), then `recv::recv_within(&sock,
-/// net::SILENCE)` must find nothing: no second piece.
+/// net::SILENCE)` must find nothing: no second piece. Uses (imported at the top
+/// of this file unless said): `Family::ALL`, `net::family_available(Family) ->
+/// bool`; `net::bind_loopback(Family) -> io::Result<UdpSocket>`;
+/// `recv::recv_datagram(&UdpSocket, what: &str) -> io::Result<Datagram>`
+/// (`.payload: Vec<u8>`, `.from`, `.text()`); `recv::recv_within(&UdpSocket,
+/// net::SILENCE) -> io::Result<Option<Datagram>>`.
 #[test]
-#[ignore = "exercise 3.2: a datagram of 1473 bytes still arrives as one on loopback"]
+#[ignore = "exercise 3.2: delete this line to start"]
 fn datagram_of_1473_bytes_still_arrives_as_one_on_loopback() {
-    todo!("exercise 3.2: a datagram of 1473 bytes still arrives as one on loopback")
+    todo!("exercise 3.2: write the test")
 }
 // ANCHOR_END: exercise_3_2

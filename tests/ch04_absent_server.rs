@@ -295,28 +295,43 @@ fn kernel_counts_what_the_sender_is_not_told(#[case] family: Family) {
 // ANCHOR_END: kernel_counts
 
 // ANCHOR: exercise_4_1
-/// Hint: send into the void first (`absent_server(family)`), then start an
-/// echo server with `server::spawn(family.any_port(), Reply::Upper)` and use
-/// `recv::request` from the *same* client socket: the reply arrives. Loop
-/// over `Family::ALL`, skipping a family when `net::family_available` says no.
+/// Exercise 4.1: the same socket can still talk to a real server after sending into the void.
+///
+/// Hint: send into the void first (`absent_server(family)`), then start an echo
+/// server with `server::spawn(family.any_port(), Reply::Upper)` and use
+/// `recv::request` from the *same* client socket: the reply arrives. Loop over
+/// `Family::ALL`, skipping a family when `net::family_available` says no. Uses
+/// (imported at the top of this file unless said): `Family::ALL`,
+/// `net::family_available(Family) -> bool`; `absent_server(Family) ->
+/// ClosedPort` (in this file); `net::bind_loopback(Family) ->
+/// io::Result<UdpSocket>`; `server::spawn(SocketAddr, Reply) ->
+/// io::Result<ServerHandle>` (not imported at the top: add `use
+/// udp_lab::server::{self, Reply};` inside your test);
+/// `recv::request(&UdpSocket, to: SocketAddr, payload: &[u8], what: &str) ->
+/// io::Result<Datagram>`.
 #[test]
-#[ignore = "exercise 4.1: the same socket can still talk to a real server after sending into the void"]
+#[ignore = "exercise 4.1: delete this line to start"]
 fn same_socket_still_talks_to_a_real_server_after_sending_into_the_void() {
-    todo!(
-        "exercise 4.1: the same socket can still talk to a real server after sending into the void"
-    )
+    todo!("exercise 4.1: write the test")
 }
 // ANCHOR_END: exercise_4_1
 
 // ANCHOR: exercise_4_2
-/// Hint: send to `absent_server(family)` and note its `addr()`. Then free
-/// the port (`drop` the `ClosedPort`), bind a socket to that very address
-/// with `net::bind(addr)`, and listen with `recv::recv_within(&sock,
-/// net::SILENCE)`: nothing comes. Nobody kept the datagram for later: the
-/// kernel dropped it the moment it found no socket to take it.
+/// Exercise 4.2: a server started after the send receives nothing.
+///
+/// Hint: send to `absent_server(family)` and note its `addr()`. Then free the
+/// port (`drop` the `ClosedPort`), bind a socket to that very address with
+/// `net::bind(addr)`, and listen with `recv::recv_within(&sock, net::SILENCE)`:
+/// nothing comes. Nobody kept the datagram for later: the kernel dropped it the
+/// moment it found no socket to take it. Uses (imported at the top of this file
+/// unless said): `Family::ALL`, `net::family_available(Family) -> bool`;
+/// `absent_server(Family) -> ClosedPort` (`.addr() -> SocketAddr`);
+/// `net::bind(SocketAddr) -> io::Result<UdpSocket>`;
+/// `recv::recv_within(&UdpSocket, net::SILENCE) ->
+/// io::Result<Option<Datagram>>`.
 #[test]
-#[ignore = "exercise 4.2: a server started after the send receives nothing"]
+#[ignore = "exercise 4.2: delete this line to start"]
 fn server_started_after_the_send_receives_nothing() {
-    todo!("exercise 4.2: a server started after the send receives nothing")
+    todo!("exercise 4.2: write the test")
 }
 // ANCHOR_END: exercise_4_2

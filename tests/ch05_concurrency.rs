@@ -386,33 +386,53 @@ fn our_clients_are_all_answered_by_python_threading_server(#[case] family: Famil
 // ANCHOR_END: our_clients_against_python
 
 // ANCHOR: exercise_5_1
+/// Exercise 5.1: two clients sharing one socket can receive each other's replies.
+///
 /// Hint: bind one socket and `try_clone()` it: two handles, one socket (one
-/// port). Send "alice" to an upper-casing server through the first handle,
-/// then receive on the second. Whose reply is it? Do it for both families.
+/// port). Send "alice" to an upper-casing server through the first handle, then
+/// receive on the second. Whose reply is it? Do it for both families. Uses
+/// (imported at the top of this file unless said): `start(Reply, Family) ->
+/// server::ServerHandle` (in this file); `net::require(Family) -> bool` (false:
+/// skip the family); `net::bind_loopback(Family) -> io::Result<UdpSocket>`;
+/// `UdpSocket::try_clone()`; `recv::recv_datagram(&UdpSocket, what: &str) ->
+/// io::Result<Datagram>` (`.payload: Vec<u8>`, `.from`, `.text()`).
 #[test]
-#[ignore = "exercise 5.1: two clients sharing one socket can receive each other's replies"]
+#[ignore = "exercise 5.1: delete this line to start"]
 fn two_clients_sharing_one_socket_can_receive_each_others_replies() {
-    todo!("exercise 5.1: two clients sharing one socket can receive each other's replies")
+    todo!("exercise 5.1: write the test")
 }
 // ANCHOR_END: exercise_5_1
 
 // ANCHOR: exercise_5_2
+/// Exercise 5.2: the threaded server answers 200 clients x 2 messages.
+///
 /// Hint: `run_clients` takes the number of clients and of rounds; check every
-/// reply with `threaded_mismatch`, then count the server's threads after `shutdown()`.
+/// reply with `threaded_mismatch`, then count the server's threads after
+/// `shutdown()`. Uses (imported at the top of this file unless said):
+/// `start(Reply, Family)`; `run_clients(server: SocketAddr, family, clients:
+/// usize, rounds: usize) -> Vec<ClientLog>`; `assert_every_reply(&logs, why:
+/// &str, |log, exchange| threaded_mismatch(&exchange.request,
+/// &exchange.reply))`; `ServerStats { received, .. }`.
 #[test]
-#[ignore = "exercise 5.2: the threaded server answers 200 clients x 2 messages"]
+#[ignore = "exercise 5.2: delete this line to start"]
 fn threaded_server_answers_two_hundred_clients_of_two_messages() {
-    todo!("exercise 5.2: the threaded server answers 200 clients x 2 messages")
+    todo!("exercise 5.2: write the test")
 }
 // ANCHOR_END: exercise_5_2
 
 // ANCHOR: exercise_5_3
+/// Exercise 5.3: a client can tell its reply from another's by a request id.
+///
 /// Hint: send five requests "id=N hello" without waiting, then receive five
-/// replies. The threaded server may answer them in any order: read the id
-/// back from each reply and check that every id came back exactly once.
+/// replies. The threaded server may answer them in any order: read the id back
+/// from each reply and check that every id came back exactly once. Uses
+/// (imported at the top of this file unless said): `start(Reply::Threaded,
+/// family)`; `net::bind_loopback(Family) -> io::Result<UdpSocket>`;
+/// `recv::recv_datagram(&UdpSocket, what: &str) -> io::Result<Datagram>`
+/// (`.payload: Vec<u8>`, `.from`, `.text()`); `BTreeSet` (imported).
 #[test]
-#[ignore = "exercise 5.3: a client can tell its reply from another's by a request id"]
+#[ignore = "exercise 5.3: delete this line to start"]
 fn a_client_tells_its_replies_apart_by_request_id() {
-    todo!("exercise 5.3: a client can tell its reply from another's by a request id")
+    todo!("exercise 5.3: write the test")
 }
 // ANCHOR_END: exercise_5_3

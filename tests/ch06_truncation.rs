@@ -267,23 +267,39 @@ fn reused_buffer_keeps_a_stale_tail_and_only_the_first_n_bytes_are_new(#[case] f
 // ANCHOR_END: stale_tail
 
 // ANCHOR: exercise_6_1
-/// Hint: socket2's `SockRef::from(&sock).recv_from_vectored(&mut [MaybeUninitSlice::new(&mut buf)])`
-/// returns `RecvFlags`; `is_truncated()` is the kernel's `MSG_TRUNC` output flag.
-/// Send 2000 bytes then 1000 bytes, read both into 1024-byte buffers.
+/// Exercise 6.1: a vectored receive flags a truncated datagram.
+///
+/// Hint: socket2's `SockRef::from(&sock).recv_from_vectored(&mut
+/// [MaybeUninitSlice::new(&mut buf)])` returns `RecvFlags`; `is_truncated()` is
+/// the kernel's `MSG_TRUNC` output flag. Send 2000 bytes then 1000 bytes, read
+/// both into 1024-byte buffers. Uses (imported at the top of this file unless
+/// said): `pair(Family) -> (UdpSocket, UdpSocket, SocketAddr)` (in this file);
+/// `numbered_bytes(len) -> Vec<u8>`;
+/// `SockRef::from(&sock).recv_from_vectored(&mut [MaybeUninitSlice]) ->
+/// io::Result<(usize, RecvFlags, SockAddr)>` (write
+/// `socket2::MaybeUninitSlice::new(&mut buf)`, with `buf: [MaybeUninit<u8>;
+/// 1024]`).
 #[test]
-#[ignore = "exercise 6.1: a vectored receive flags a truncated datagram"]
+#[ignore = "exercise 6.1: delete this line to start"]
 fn vectored_receive_flags_a_truncated_datagram() {
-    todo!("exercise 6.1: a vectored receive flags a truncated datagram")
+    todo!("exercise 6.1: write the test")
 }
 // ANCHOR_END: exercise_6_1
 
 // ANCHOR: exercise_6_2
+/// Exercise 6.2: a read into an empty buffer consumes a whole datagram.
+///
 /// Hint: send two datagrams, receive the first into an empty buffer
 /// (`recv_from(&mut [])`), then receive normally: what comes is the second.
-/// Unix returns `Ok((0, _))`; Windows reports `WSAEMSGSIZE` (use `cfg!(windows)`).
+/// Unix returns `Ok((0, _))`; Windows reports `WSAEMSGSIZE` (use
+/// `cfg!(windows)`). Uses (imported at the top of this file unless said):
+/// `pair(Family)`; `UdpSocket::recv_from(&mut [])`;
+/// `limits::is_message_too_long(&io::Error) -> bool` (Windows);
+/// `recv::recv_datagram(&UdpSocket, what: &str) -> io::Result<Datagram>`
+/// (`.payload: Vec<u8>`, `.from`, `.text()`).
 #[test]
-#[ignore = "exercise 6.2: a read into an empty buffer consumes a whole datagram"]
+#[ignore = "exercise 6.2: delete this line to start"]
 fn read_into_empty_buffer_consumes_a_whole_datagram() {
-    todo!("exercise 6.2: a read into an empty buffer consumes a whole datagram")
+    todo!("exercise 6.2: write the test")
 }
 // ANCHOR_END: exercise_6_2

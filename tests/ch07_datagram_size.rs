@@ -210,21 +210,32 @@ fn law_every_payload_size_round_trips_intact_through_the_echo_server(#[case] fam
 // ANCHOR_END: round_trip_law
 
 // ANCHOR: exercise_7_1
+/// Exercise 7.1: a connected socket's oversized send fails with EMSGSIZE too.
+///
 /// Hint: `connect` the sender to the receiver, then `send` (not `send_to`)
-/// `family.max_payload() + 1` bytes; compare `raw_os_error()` with `limits::EMSGSIZE`.
+/// `family.max_payload() + 1` bytes; compare `raw_os_error()` with
+/// `limits::EMSGSIZE`. Uses (imported at the top of this file unless said):
+/// `pair(Family) -> (UdpSocket, UdpSocket, SocketAddr)` (in this file);
+/// `UdpSocket::connect`, `send`; `err.raw_os_error() -> Option<i32>`;
+/// `limits::EMSGSIZE: i32`.
 #[test]
-#[ignore = "exercise 7.1: a connected socket's oversized send fails with EMSGSIZE too"]
+#[ignore = "exercise 7.1: delete this line to start"]
 fn connected_oversized_send_fails_with_emsgsize_too() {
-    todo!("exercise 7.1: a connected socket's oversized send fails with EMSGSIZE too")
+    todo!("exercise 7.1: write the test")
 }
 // ANCHOR_END: exercise_7_1
 
 // ANCHOR: exercise_7_2
-/// Hint: after the failed send of 65508 bytes, `recv::recv_within(&receiver, net::SILENCE)`
-/// must return `Ok(None)`: not even a cut-down datagram left the sender.
+/// Exercise 7.2: an oversized send sends nothing at all.
+///
+/// Hint: after the failed send of 65508 bytes, `recv::recv_within(&receiver,
+/// net::SILENCE)` must return `Ok(None)`: not even a cut-down datagram left the
+/// sender. Uses (imported at the top of this file unless said): `pair(Family)`;
+/// `family.max_payload() -> usize`; `recv::recv_within(&UdpSocket,
+/// net::SILENCE) -> io::Result<Option<Datagram>>`.
 #[test]
-#[ignore = "exercise 7.2: an oversized send sends nothing at all"]
+#[ignore = "exercise 7.2: delete this line to start"]
 fn oversized_send_sends_nothing_at_all() {
-    todo!("exercise 7.2: an oversized send sends nothing at all")
+    todo!("exercise 7.2: write the test")
 }
 // ANCHOR_END: exercise_7_2

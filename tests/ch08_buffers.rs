@@ -343,22 +343,35 @@ fn send_buffer_never_pushes_back_on_loopback(#[case] family: Family) {
 // ANCHOR_END: send_buffer_never_pushes_back
 
 // ANCHOR: exercise_8_1
-/// Hint: `buffers::measure(&Blast { family: Family::V4, recv_buffer: Some(16 * 1024),
-/// count: 1000, payload: 1 })`: 1000 bytes of payload, a 32 KiB buffer, and still a loss.
-/// Assert it on Linux (`cfg!(target_os = "linux")`), where each datagram costs its truesize.
+/// Exercise 8.1: tiny datagrams fill a buffer long before their bytes do.
+///
+/// Hint: `buffers::measure(&Blast { family: Family::V4, recv_buffer: Some(16 *
+/// 1024), count: 1000, payload: 1 })`: 1000 bytes of payload, a 32 KiB buffer,
+/// and still a loss. Assert it on Linux (`cfg!(target_os = "linux")`), where
+/// each datagram costs its truesize. Uses (imported at the top of this file
+/// unless said): `buffers::measure(&Blast) -> io::Result<Overflow>`; `Overflow
+/// { effective, sent, kept, .. }`.
 #[test]
-#[ignore = "exercise 8.1: tiny datagrams fill a buffer long before their bytes do"]
+#[ignore = "exercise 8.1: delete this line to start"]
 fn tiny_datagrams_fill_a_buffer_long_before_their_bytes_do() {
-    todo!("exercise 8.1: tiny datagrams fill a buffer long before their bytes do")
+    todo!("exercise 8.1: write the test")
 }
 // ANCHOR_END: exercise_8_1
 
 // ANCHOR: exercise_8_2
-/// Hint: bind the receiver with `Tuning { recv_buffer: Some(1), .. }`, then 200 times:
-/// `send_to` one datagram and receive it (`recv::recv_datagram`) before sending the next.
+/// Exercise 8.2: a receiver that keeps up loses nothing, even with the smallest buffer.
+///
+/// Hint: bind the receiver with `Tuning { recv_buffer: Some(1), .. }`, then 200
+/// times: `send_to` one datagram and receive it (`recv::recv_datagram`) before
+/// sending the next. Uses (imported at the top of this file unless said):
+/// `tune::bind_tuned(SocketAddr, Tuning) -> io::Result<UdpSocket>`; `Tuning {
+/// recv_buffer: Some(1), ..Tuning::default() }`; `net::bind_loopback(Family) ->
+/// io::Result<UdpSocket>`; `buffers::numbered_payload(index, len) -> Vec<u8>`;
+/// `udp_lab::recv::recv_datagram(&UdpSocket, what: &str) ->
+/// io::Result<Datagram>` (`recv` is not imported here: write the full path).
 #[test]
-#[ignore = "exercise 8.2: a receiver that keeps up loses nothing, even with the smallest buffer"]
+#[ignore = "exercise 8.2: delete this line to start"]
 fn receiver_that_keeps_up_loses_nothing_even_with_the_smallest_buffer() {
-    todo!("exercise 8.2: a receiver that keeps up loses nothing, even with the smallest buffer")
+    todo!("exercise 8.2: write the test")
 }
 // ANCHOR_END: exercise_8_2

@@ -129,20 +129,33 @@ fn zero_read_timeout_is_rejected_as_invalid_input() {
 // ANCHOR_END: zero_timeout
 
 // ANCHOR: exercise_9_1
-/// Hint: the same as the read timeout, with `set_write_timeout(Some(Duration::ZERO))`.
+/// Exercise 9.1: a zero write timeout is rejected too.
+///
+/// Hint: the same as the read timeout, with
+/// `set_write_timeout(Some(Duration::ZERO))`. Uses (imported at the top of this
+/// file unless said): `net::bind_loopback(Family) -> io::Result<UdpSocket>`;
+/// `UdpSocket::set_write_timeout(Option<Duration>) -> io::Result<()>`;
+/// `io::ErrorKind::InvalidInput`.
 #[test]
-#[ignore = "exercise 9.1: a zero write timeout is rejected too"]
+#[ignore = "exercise 9.1: delete this line to start"]
 fn zero_write_timeout_is_rejected_too() {
-    todo!("exercise 9.1: a zero write timeout is rejected too")
+    todo!("exercise 9.1: write the test")
 }
 // ANCHOR_END: exercise_9_1
 
 // ANCHOR: exercise_9_2
+/// Exercise 9.2: a socket still receives after a timed-out read.
+///
 /// Hint: let one read time out (nothing was sent yet), then send a datagram to
-/// the same socket and receive it with `recv::recv_datagram`.
+/// the same socket and receive it with `recv::recv_datagram`. Uses (imported at
+/// the top of this file unless said): `net::bind_loopback(Family) ->
+/// io::Result<UdpSocket>`; `set_read_timeout(Some(Duration))`;
+/// `recv::is_timeout(&io::Error) -> bool`; `recv::recv_datagram(&UdpSocket,
+/// what: &str) -> io::Result<Datagram>` (`.payload: Vec<u8>`, `.from`,
+/// `.text()`).
 #[test]
-#[ignore = "exercise 9.2: a socket still receives after a timed-out read"]
+#[ignore = "exercise 9.2: delete this line to start"]
 fn socket_still_receives_after_a_timed_out_read() {
-    todo!("exercise 9.2: a socket still receives after a timed-out read")
+    todo!("exercise 9.2: write the test")
 }
 // ANCHOR_END: exercise_9_2

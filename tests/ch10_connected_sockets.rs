@@ -291,35 +291,51 @@ fn send_to_another_address_on_a_connected_socket_depends_on_the_os() {
 // Exercises
 
 // ANCHOR: exercise_10_1
-/// Hint: keep `closed_port(Family::V4)` in a variable, connect to its
-/// `addr()`, `send` once, `recv` to collect the refusal; then a second
-/// `send` returns `Ok`: the error was reported once and cleared (a new ICMP
-/// will come back for the new datagram).
+/// Exercise 10.1: the refusal is reported once, then the socket sends again.
+///
+/// Hint: keep `closed_port(Family::V4)` in a variable, connect to its `addr()`,
+/// `send` once, `recv` to collect the refusal; then a second `send` returns
+/// `Ok`: the error was reported once and cleared (a new ICMP will come back for
+/// the new datagram). Uses (imported at the top of this file unless said):
+/// `bound(Family) -> UdpSocket`, `closed_port(Family) -> net::ClosedPort`
+/// (`.addr()`), `refused_kind() -> ErrorKind` (all in this file);
+/// `UdpSocket::connect`, `send`, `recv`.
 #[test]
-#[ignore = "exercise 10.1: the refusal is reported once, then the socket sends again"]
+#[ignore = "exercise 10.1: delete this line to start"]
 fn refusal_is_reported_once_then_the_socket_sends_again() {
-    todo!("exercise 10.1: the refusal is reported once, then the socket sends again")
+    todo!("exercise 10.1: write the test")
 }
 // ANCHOR_END: exercise_10_1
 
 // ANCHOR: exercise_10_2
+/// Exercise 10.2: connecting again switches which peer is heard.
+///
 /// Hint: connect the client to `first`, then call `connect` again with
-/// `second`; a datagram from `first` is now filtered out and one from
-/// `second` is received. A UDP "connection" is only a filter and a default
-/// destination: it can be changed at any time.
+/// `second`; a datagram from `first` is now filtered out and one from `second`
+/// is received. A UDP "connection" is only a filter and a default destination:
+/// it can be changed at any time. Uses (imported at the top of this file unless
+/// said): `bound(Family) -> UdpSocket` (in this file); `UdpSocket::connect`;
+/// `recv::recv_datagram(&UdpSocket, what: &str) -> io::Result<Datagram>`
+/// (`.payload: Vec<u8>`, `.from`, `.text()`); `recv::recv_within(&UdpSocket,
+/// SILENCE)`.
 #[test]
-#[ignore = "exercise 10.2: connecting again switches which peer is heard"]
+#[ignore = "exercise 10.2: delete this line to start"]
 fn connecting_again_switches_which_peer_is_heard() {
-    todo!("exercise 10.2: connecting again switches which peer is heard")
+    todo!("exercise 10.2: write the test")
 }
 // ANCHOR_END: exercise_10_2
 
 // ANCHOR: exercise_10_3
+/// Exercise 10.3: peer_addr names the peer only after connect.
+///
 /// Hint: `peer_addr()` on a fresh socket fails with `ErrorKind::NotConnected`;
-/// after `connect(addr)` it returns `addr`.
+/// after `connect(addr)` it returns `addr`. Uses (imported at the top of this
+/// file unless said): `bound(Family) -> UdpSocket` (in this file);
+/// `UdpSocket::peer_addr() -> io::Result<SocketAddr>`;
+/// `ErrorKind::NotConnected`.
 #[test]
-#[ignore = "exercise 10.3: peer_addr names the peer only after connect"]
+#[ignore = "exercise 10.3: delete this line to start"]
 fn peer_addr_names_the_peer_only_after_connect() {
-    todo!("exercise 10.3: peer_addr names the peer only after connect")
+    todo!("exercise 10.3: write the test")
 }
 // ANCHOR_END: exercise_10_3

@@ -412,34 +412,51 @@ proptest! {
 // Exercises
 
 // ANCHOR: exercise_11_1
+/// Exercise 11.1: with loss 1.0 nothing arrives, yet every send succeeds.
+///
 /// Hint: `Impairments::seeded(1).loss(1.0)`, send a few datagrams through
-/// `through_relay`; every `send_to` still returns `Ok`, the sink gets none,
-/// and `stats.to_server.dropped` counts them all.
+/// `through_relay`; every `send_to` still returns `Ok`, the sink gets none, and
+/// `stats.to_server.dropped` counts them all. Uses (imported at the top of this
+/// file unless said): `through_relay(Family, Impairments, &[Vec<u8>]) ->
+/// (Vec<Vec<u8>>, RelayStats)`, `numbered(count) -> Vec<Vec<u8>>` (in this
+/// file); `Impairments::seeded(u64).loss(f64)`; `stats.to_server.dropped`.
 #[test]
-#[ignore = "exercise 11.1: with loss 1.0 nothing arrives, yet every send succeeds"]
+#[ignore = "exercise 11.1: delete this line to start"]
 fn with_total_loss_nothing_arrives_yet_every_send_succeeds() {
-    todo!("exercise 11.1: with loss 1.0 nothing arrives, yet every send succeeds")
+    todo!("exercise 11.1: write the test")
 }
 // ANCHOR_END: exercise_11_1
 
 // ANCHOR: exercise_11_2
+/// Exercise 11.2: exactly the datagrams the relay counted as corrupted arrive altered.
+///
 /// Hint: `corrupt(0.3)` with seed 9 over 40 numbered datagrams; compare each
 /// delivered payload with the one sent at the same position (no loss, no
-/// reordering: positions match) and count those that differ.
+/// reordering: positions match) and count those that differ. Uses (imported at
+/// the top of this file unless said): `through_relay`, `numbered` (in this
+/// file); `Impairments::seeded(9).corrupt(0.3)`; `stats.to_server.corrupted`.
 #[test]
-#[ignore = "exercise 11.2: exactly the datagrams the relay counted as corrupted arrive altered"]
+#[ignore = "exercise 11.2: delete this line to start"]
 fn exactly_the_corrupted_datagrams_arrive_altered() {
-    todo!("exercise 11.2: exactly the datagrams the relay counted as corrupted arrive altered")
+    todo!("exercise 11.2: write the test")
 }
 // ANCHOR_END: exercise_11_2
 
 // ANCHOR: exercise_11_3
+/// Exercise 11.3: a held datagram is released by the clock when no overtaker comes.
+///
 /// Hint: hold every datagram (`reorder(4, 1.0)`) with a short clock,
-/// `.hold(Duration::from_millis(20))`, and a relay you do not shut down:
-/// one datagram sent, still received (within the socket's timeout).
+/// `.hold(Duration::from_millis(20))`, and a relay you do not shut down: one
+/// datagram sent, still received (within the socket's timeout). Uses (imported
+/// at the top of this file unless said): `relay::spawn(listen: SocketAddr,
+/// server: SocketAddr, Links) -> io::Result<RelayHandle>` (`.local_addr()`);
+/// `Links::to_server_only(Impairments)`; `Impairments::seeded(u64).reorder(4,
+/// 1.0).hold(Duration)`; `net::bind_loopback(Family) -> io::Result<UdpSocket>`;
+/// `recv::recv_datagram(&UdpSocket, what: &str) -> io::Result<Datagram>`
+/// (`.payload: Vec<u8>`, `.from`, `.text()`).
 #[test]
-#[ignore = "exercise 11.3: a held datagram is released by the clock when no overtaker comes"]
+#[ignore = "exercise 11.3: delete this line to start"]
 fn held_datagram_is_released_by_the_clock_when_no_overtaker_comes() {
-    todo!("exercise 11.3: a held datagram is released by the clock when no overtaker comes")
+    todo!("exercise 11.3: write the test")
 }
 // ANCHOR_END: exercise_11_3

@@ -452,40 +452,63 @@ fn pinger_works_against_the_articles_echo_server() {
 // Exercises
 
 // ANCHOR: exercise_12_1
-/// Hint: write a type that implements `Integrity`: `seal` appends a checksum
-/// of the frame (the Internet checksum of RFC 1071, or any sum that changes
-/// when one bit flips), `open` checks and strips it (`None` when it does not
-/// match). Run `transfer` over `Links::both(Impairments::seeded(5).corrupt(0.3).loss(0.1))`
-/// with your check on both ends: the stream must arrive intact.
+/// Exercise 12.1: a checksum lets stop-and-wait survive the relay's corruption.
+///
+/// Hint: write a type that implements `Integrity`: `seal` appends a checksum of
+/// the frame (the Internet checksum of RFC 1071, or any sum that changes when
+/// one bit flips), `open` checks and strips it (`None` when it does not match).
+/// Run `transfer` over
+/// `Links::both(Impairments::seeded(5).corrupt(0.3).loss(0.1))` with your check
+/// on both ends: the stream must arrive intact. Uses (imported at the top of
+/// this file unless said): `Integrity` (`fn seal(&self, frame: Vec<u8>) ->
+/// Vec<u8>`, `fn open(&self, datagram: &[u8]) -> Option<Vec<u8>>`);
+/// `transfer(Family, Links, &dyn Integrity, |sock, peer| ...)`, `stream(len)`,
+/// `fast_retry()` (in this file); `reliable::send_stream(&UdpSocket, peer,
+/// &[u8], &StopAndWait, &dyn Integrity)`; `Links::both(Impairments)`.
 #[test]
-#[ignore = "exercise 12.1: a checksum lets stop-and-wait survive the relay's corruption"]
+#[ignore = "exercise 12.1: delete this line to start"]
 fn a_checksum_lets_stop_and_wait_survive_corruption() {
-    todo!("exercise 12.1: a checksum lets stop-and-wait survive the relay's corruption")
+    todo!("exercise 12.1: write the test")
 }
 // ANCHOR_END: exercise_12_1
 
 // ANCHOR: exercise_12_2
+/// Exercise 12.2: a go-back-N sender with a window of 8 delivers the stream intact.
+///
 /// Hint: a go-back-N sender keeps up to 8 DATA frames unacknowledged
-/// (`Frame::Data { seq, chunk }.encode()`); an `Ack { next }` slides the
-/// window to `next`; a timeout resends every frame from the window's base.
-/// The same `StreamReceiver` works (its ACKs are cumulative). Finish with a
-/// `Frame::Fin` sent until `Ack { next: chunks + 1 }`. Pass your sender to
-/// `transfer` over `Links::both(lossy(3))` and check the stream arrives intact.
+/// (`Frame::Data { seq, chunk }.encode()`); an `Ack { next }` slides the window
+/// to `next`; a timeout resends every frame from the window's base. The same
+/// `StreamReceiver` works (its ACKs are cumulative). Finish with a `Frame::Fin`
+/// sent until `Ack { next: chunks + 1 }`. Pass your sender to `transfer` over
+/// `Links::both(lossy(3))` and check the stream arrives intact. Uses (imported
+/// at the top of this file unless said): `reliable::Frame::{Data, Ack, Fin}`
+/// with `.encode() -> Vec<u8>` and `Frame::decode(&[u8]) -> Option<Frame>`;
+/// `transfer(Family, Links, &dyn Integrity, |sock, peer| ...)`, `lossy(seed) ->
+/// Impairments`, `stream(len)` (in this file); `recv::is_timeout(&io::Error) ->
+/// bool`.
 #[test]
-#[ignore = "exercise 12.2: a go-back-N sender with a window of 8 delivers the stream intact"]
+#[ignore = "exercise 12.2: delete this line to start"]
 fn a_go_back_n_sender_delivers_the_stream_intact() {
-    todo!("exercise 12.2: a go-back-N sender with a window of 8 delivers the stream intact")
+    todo!("exercise 12.2: write the test")
 }
 // ANCHOR_END: exercise_12_2
 
 // ANCHOR: exercise_12_3
-/// Hint: a "server" socket that never answers; a `Client` with
-/// `attempts: 3` and 10 ms timeouts. The request fails with
-/// `ErrorKind::TimedOut`, `client.stats().sent` is 3, and the silent socket
-/// can read exactly three copies of the request.
+/// Exercise 12.3: an unanswered request gives up after exactly its attempts.
+///
+/// Hint: a "server" socket that never answers; a `Client` with `attempts: 3`
+/// and 10 ms timeouts. The request fails with `ErrorKind::TimedOut`,
+/// `client.stats().sent` is 3, and the silent socket can read exactly three
+/// copies of the request. Uses (imported at the top of this file unless said):
+/// `net::bind_loopback(Family) -> io::Result<UdpSocket>`;
+/// `Client::new(UdpSocket, server: SocketAddr, RetryPolicy) -> Client`;
+/// `RetryPolicy { first_timeout, max_timeout, attempts }`;
+/// `client.request(&[u8]) -> io::Result<..>`, `client.stats().sent`;
+/// `recv::recv_datagram(&UdpSocket, what: &str) -> io::Result<Datagram>`
+/// (`.payload: Vec<u8>`, `.from`, `.text()`).
 #[test]
-#[ignore = "exercise 12.3: an unanswered request gives up after exactly its attempts"]
+#[ignore = "exercise 12.3: delete this line to start"]
 fn an_unanswered_request_gives_up_after_exactly_its_attempts() {
-    todo!("exercise 12.3: an unanswered request gives up after exactly its attempts")
+    todo!("exercise 12.3: write the test")
 }
 // ANCHOR_END: exercise_12_3

@@ -378,35 +378,57 @@ fn bench_counts_a_wrong_reply_and_never_takes_it_for_the_answer(#[case] thread_p
 // ANCHOR_END: bench_checks_replies
 
 // ANCHOR: exercise_13_1
-/// Hint: start `Model::Pool` with `ServerConfig { workers: 3, ..ServerConfig::new(Model::Pool,
-/// Reply::Threaded) }`, run 20 clients x 5 with `run_clients`, collect `served_by(reply)`
-/// of every reply and check each name is `pool-1`, `pool-2` or `pool-3`.
+/// Exercise 13.1: a pool of three threads answers only from pool-1 to pool-3.
+///
+/// Hint: start `Model::Pool` with `ServerConfig { workers: 3,
+/// ..ServerConfig::new(Model::Pool, Reply::Threaded) }`, run 20 clients x 5
+/// with `run_clients`, collect `served_by(reply)` of every reply and check each
+/// name is `pool-1`, `pool-2` or `pool-3`. Uses (imported at the top of this
+/// file unless said): `models::spawn_with(SocketAddr, ServerConfig) ->
+/// io::Result<ServerHandle>`; `ServerConfig { workers: 3,
+/// ..ServerConfig::new(Model::Pool, Reply::Threaded) }`;
+/// `run_clients(SocketAddr, clients, rounds) -> Vec<Exchanges>`,
+/// `served_by(&Datagram) -> String` (in this file).
 #[test]
-#[ignore = "exercise 13.1: a pool of three threads answers only from pool-1 to pool-3"]
+#[ignore = "exercise 13.1: delete this line to start"]
 fn a_pool_of_three_threads_answers_only_from_its_three_threads() {
-    todo!("exercise 13.1: a pool of three threads answers only from pool-1 to pool-3")
+    todo!("exercise 13.1: write the test")
 }
 // ANCHOR_END: exercise_13_1
 
 // ANCHOR: exercise_13_2
-/// Hint: start `Model::Batch`, send 100 requests `"burst N"` from one client without
-/// waiting (they all fit in the server's receive buffer), then receive 100 replies:
-/// the n-th must be `"BURST n"`. One socket, answered in batches, keeps the order.
+/// Exercise 13.2: the batch model answers a burst of 100 datagrams in order.
+///
+/// Hint: start `Model::Batch`, send 100 requests `"burst N"` from one client
+/// without waiting (they all fit in the server's receive buffer), then receive
+/// 100 replies: the n-th must be `"BURST n"`. One socket, answered in batches,
+/// keeps the order. Uses (imported at the top of this file unless said):
+/// `models::spawn(SocketAddr, Model, Reply) -> io::Result<ServerHandle>`;
+/// `net::bind_loopback(Family) -> io::Result<UdpSocket>`;
+/// `recv::recv_datagram(&UdpSocket, what: &str) -> io::Result<Datagram>`
+/// (`.payload: Vec<u8>`, `.from`, `.text()`).
 #[test]
-#[ignore = "exercise 13.2: the batch model answers a burst of 100 datagrams in order"]
+#[ignore = "exercise 13.2: delete this line to start"]
 fn batch_model_answers_a_burst_of_a_hundred_datagrams_in_order() {
-    todo!("exercise 13.2: the batch model answers a burst of 100 datagrams in order")
+    todo!("exercise 13.2: write the test")
 }
 // ANCHOR_END: exercise_13_2
 
 // ANCHOR: exercise_13_3
-/// Hint: bind two sockets to one port with `tune::bind_tuned` and `reuse_port: true`,
-/// drop the first, then send one datagram from each of 20 fresh clients: the one
-/// socket left must receive all 20 (closing a socket takes it out of the group).
-/// Linux only: wrap the assertion in `if cfg!(target_os = "linux")`.
+/// Exercise 13.3: a reuseport group that lost a socket sends everything to the rest.
+///
+/// Hint: bind two sockets to one port with `tune::bind_tuned` and `reuse_port:
+/// true`, drop the first, then send one datagram from each of 20 fresh clients:
+/// the one socket left must receive all 20 (closing a socket takes it out of
+/// the group). Linux only: wrap the assertion in `if cfg!(target_os =
+/// "linux")`. Uses (imported at the top of this file unless said):
+/// `tune::bind_tuned(SocketAddr, Tuning) -> io::Result<UdpSocket>`; `Tuning {
+/// reuse_port: true, ..Tuning::default() }`; `net::bind_loopback(Family) ->
+/// io::Result<UdpSocket>`; `recv::recv_datagram(&UdpSocket, what: &str) ->
+/// io::Result<Datagram>` (`.payload: Vec<u8>`, `.from`, `.text()`).
 #[test]
-#[ignore = "exercise 13.3: a reuseport group that lost a socket sends everything to the rest"]
+#[ignore = "exercise 13.3: delete this line to start"]
 fn a_reuseport_group_that_lost_a_socket_sends_everything_to_the_rest() {
-    todo!("exercise 13.3: a reuseport group that lost a socket sends everything to the rest")
+    todo!("exercise 13.3: write the test")
 }
 // ANCHOR_END: exercise_13_3

@@ -4,6 +4,9 @@
 //!
 //! A chapter marks a copied region with a line
 //! `<!-- snippet: tests/chNN_slug.rs#region -->` right before a fenced block.
+//! An exercise region (`exercise_N_M`) is shown as its `///` header and its
+//! test's signature, the lines a student keeps while solving it: the copy
+//! stays true before and after the exercise is done.
 //! When a test changes, refresh every copy with one command:
 //!
 //! ```sh
@@ -15,10 +18,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-// The book's plumbing (code regions, exercises) belongs to the `udp-lab`
-// command (`udp-lab exercises`), not to the library students read, so it
-// lives in src/cli/ and this test includes the very same file. Each of the
-// two uses part of it, hence dead_code is allowed here.
+// The book's plumbing is part of the `udp-lab` command (src/cli/book.rs);
+// this test compiles its own copy of it.
 #[allow(dead_code)]
 #[path = "../src/cli/book.rs"]
 mod book;
@@ -54,6 +55,16 @@ fn chapter_for(test_file: &Path) -> PathBuf {
         .replacen('_', "-", 1)
         .replace('_', "-");
     root().join("docs").join(format!("{slug}.md"))
+}
+
+/// What a chapter shows of region `name`: the region itself, or for an
+/// exercise its header and signature.
+fn chapter_copy(source: &str, name: &str) -> Option<String> {
+    if book::exercise_id(name).is_some() {
+        book::exercise_view(source, name)
+    } else {
+        book::region(source, name)
+    }
 }
 
 /// A chapter with every snippet block refreshed from its source region;
@@ -97,7 +108,7 @@ fn refreshed(doc: &str) -> (String, Vec<String>) {
             .for_each(drop);
         match fs::read_to_string(root().join(file))
             .ok()
-            .and_then(|src| book::region(&src, name))
+            .and_then(|src| chapter_copy(&src, name))
         {
             Some(region) => out.push(region),
             None => errors.push(format!("{file} has no region `{name}` (// ANCHOR: {name})")),
@@ -194,8 +205,20 @@ fn every_chapter_has_the_sections_in_the_style_order() {
     );
 }
 
+/// The file a student edition (`udp-lab dev handout`) carries instead of
+/// the reference solutions.
+const HANDOUT_MARKER: &str = "HANDOUT.md";
+
 #[test]
 fn every_exercise_stub_has_a_reference_solution() {
+    if root().join(HANDOUT_MARKER).exists() {
+        assert!(
+            !root().join("tests/solutions").exists(),
+            "a student edition ({HANDOUT_MARKER} is here) holds no reference solutions, \
+             yet tests/solutions/ exists: rebuild it with `udp-lab dev handout`"
+        );
+        return;
+    }
     let mut missing = Vec::new();
     for test_file in files_in("tests", "ch", ".rs") {
         let exercises = book::exercises(&read(&test_file));
@@ -219,8 +242,49 @@ fn every_exercise_stub_has_a_reference_solution() {
     }
     assert!(
         missing.is_empty(),
-        "each exercise needs a solution region of the same name, with the same test and no #[ignore]:\n{}",
+        "each exercise needs a solution region of the same name, with the same test and no #[ignore] \
+         (a student edition has {HANDOUT_MARKER} instead):\n{}",
         missing.join("\n")
+    );
+}
+
+#[test]
+fn every_exercise_header_names_its_id_and_title() {
+    let mut wrong = Vec::new();
+    for test_file in files_in("tests", "ch", ".rs") {
+        let name = test_file.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let chapter: String = name
+            .trim_start_matches("ch")
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        for exercise in book::exercises(&read(&test_file)) {
+            let major = exercise
+                .id
+                .split('.')
+                .next()
+                .and_then(|m| m.parse::<u32>().ok());
+            if exercise.header_id.as_deref() != Some(exercise.id.as_str())
+                || major != chapter.parse::<u32>().ok()
+                || exercise.title.is_empty()
+                || exercise.test.is_empty()
+            {
+                wrong.push(format!(
+                    "{}: region {} has header id {:?}, title {:?}, test {:?}",
+                    test_file.display(),
+                    exercise.region,
+                    exercise.header_id,
+                    exercise.title,
+                    exercise.test
+                ));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "region exercise_N_M of chapter N opens with `/// Exercise N.M: title.` and holds one \
+         test fn (restore the `///` lines from the chapter if they were edited):\n{}",
+        wrong.join("\n")
     );
 }
 
@@ -245,25 +309,53 @@ fn every_chapter_has_at_least_two_exercises_with_hints() {
 }
 
 #[test]
-fn every_exercise_is_listed_in_its_chapter_with_its_test_name() {
+fn every_exercise_is_shown_in_its_chapter_with_the_command_that_checks_it() {
     let mut unlisted = Vec::new();
     for test_file in files_in("tests", "ch", ".rs") {
         let chapter = chapter_for(&test_file);
         let text = fs::read_to_string(&chapter).unwrap_or_default();
+        let file = test_file.file_name().and_then(|n| n.to_str()).unwrap_or("");
         for exercise in book::exercises(&read(&test_file)) {
-            if !text.contains(&format!("**{} ", exercise.id)) || !text.contains(&exercise.test) {
+            let shown = [
+                format!("**{} ", exercise.id),
+                format!("{MARKER}tests/{file}#{} -->", exercise.region),
+                format!("cargo run -- exercises check {}`", exercise.id),
+            ];
+            if let Some(absent) = shown.iter().find(|s| !text.contains(s.as_str())) {
                 unlisted.push(format!(
-                    "{}: exercise {} ({})",
+                    "{}: exercise {} lacks `{absent}`",
                     chapter.display(),
-                    exercise.id,
-                    exercise.test
+                    exercise.id
                 ));
             }
         }
     }
     assert!(
         unlisted.is_empty(),
-        "a chapter's Exercises section lists each exercise as `**N.M ...**` with the command naming its test:\n{}",
+        "a chapter's Exercises section shows each exercise as `**N.M title.**`, the command \
+         `cargo run -- exercises check N.M` and a snippet of its region:\n{}",
         unlisted.join("\n")
+    );
+}
+
+#[test]
+fn every_exercise_has_one_autograding_test_that_runs_its_check() {
+    let path = root().join(".github/classroom/autograding.json");
+    let json: serde_json::Value = serde_json::from_str(&read(&path))
+        .unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()));
+    let runs: Vec<&str> = json["tests"]
+        .as_array()
+        .map(|tests| tests.iter().filter_map(|t| t["run"].as_str()).collect())
+        .unwrap_or_default();
+    let expected: Vec<String> = files_in("tests", "ch", ".rs")
+        .iter()
+        .flat_map(|t| book::exercises(&read(t)))
+        .map(|e| format!("cargo run --quiet -- exercises check {}", e.id))
+        .collect();
+    assert_eq!(
+        runs,
+        expected,
+        "{} has one test per exercise, in order, each running its check (whose exit code is the grade)",
+        path.display()
     );
 }

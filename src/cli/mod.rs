@@ -20,6 +20,7 @@
 pub mod bench;
 pub mod book;
 pub mod buffers;
+pub mod dev;
 pub mod doctor;
 pub mod exercises;
 pub mod ping;
