@@ -18,7 +18,7 @@ use std::process::Output;
 use std::time::{Duration, Instant};
 
 use rstest::rstest;
-use support::cli::{run, stderr_of, stdout_of, Running};
+use support::cli::{run, stderr_of, stdout_of, the_error_line, Running};
 use udp_lab::lab::server::{self, Reply};
 use udp_lab::net::{self, Family};
 use udp_lab::recv;
@@ -69,28 +69,6 @@ fn port_closed_to_others() -> UdpSocket {
     let addr = holder.local_addr().expect("its address");
     holder.connect(addr).expect("connect it to itself");
     holder
-}
-
-/// The one error line of a command clap refused, asserted to be the only
-/// line apart from clap's own decoration below it (the possible values, a
-/// tip, "For more information, try '--help'.").
-#[track_caller]
-fn the_error_line(stderr: &str) -> &str {
-    let decoration = |l: &str| {
-        l.starts_with("  [possible values:")
-            || l.starts_with("  tip:")
-            || l.starts_with("For more information")
-    };
-    let lines: Vec<&str> = stderr
-        .lines()
-        .filter(|l| !l.trim().is_empty() && !decoration(l))
-        .collect();
-    assert_eq!(lines.len(), 1, "an error is one clear line, got:\n{stderr}");
-    assert!(
-        lines[0].starts_with("error: ") && !stderr.contains("panicked"),
-        "the line is clap's error, not a panic: {stderr}"
-    );
-    lines[0]
 }
 
 /// Asserts a failed run printed exactly one line on stderr and no panic.
@@ -359,6 +337,10 @@ fn a_value_out_of_range_is_refused_by_clap_naming_the_flag_and_what_it_accepts(
         "a value out of range is bad input: exit code 2; stderr: {stderr}"
     );
     let line = the_error_line(&stderr);
+    assert!(
+        line.starts_with("error: "),
+        "clap itself refuses a value out of range, before udp-lab runs: {line}"
+    );
     assert!(
         line.contains(named[0]),
         "the error line names the flag {:?}: {line}",

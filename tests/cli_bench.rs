@@ -17,7 +17,7 @@ use std::process::Output;
 
 use rstest::rstest;
 use serde_json::Value;
-use support::cli::{run, stderr_of, stdout_of};
+use support::cli::{run, stderr_of, stdout_of, the_error_line};
 use udp_lab::lab::server::models::{self, Model};
 use udp_lab::lab::server::Reply;
 use udp_lab::net::{self, Family};
@@ -63,29 +63,6 @@ fn keys(value: &Value) -> BTreeSet<&str> {
 /// Names as a sorted set, to compare with [`keys`].
 fn set<'a>(names: &[&'a str]) -> BTreeSet<&'a str> {
     names.iter().copied().collect()
-}
-
-/// The one error line of a refused command, asserted to be the only line
-/// apart from clap's own decoration below its errors (the possible values,
-/// a tip, "For more information, try '--help'.").
-#[track_caller]
-fn the_error_line(stderr: &str) -> &str {
-    let decoration = |l: &str| {
-        l.starts_with("  [possible values:")
-            || l.starts_with("  tip:")
-            || l.starts_with("For more information")
-    };
-    let lines: Vec<&str> = stderr
-        .lines()
-        .filter(|l| !l.trim().is_empty() && !decoration(l))
-        .collect();
-    assert_eq!(lines.len(), 1, "an error is one clear line, got:\n{stderr}");
-    assert!(
-        (lines[0].starts_with("udp-lab: ") || lines[0].starts_with("error: "))
-            && !stderr.contains("panicked"),
-        "the line is udp-lab's or clap's, not a panic: {stderr}"
-    );
-    lines[0]
 }
 
 /// Runs bench once against the `single` model with `clients` clients and

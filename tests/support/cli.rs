@@ -40,6 +40,29 @@ impl Running {
     }
 }
 
+/// The one error line of a refused command, asserted to be the only line
+/// apart from clap's own decoration below its errors (the possible values,
+/// a tip, "For more information, try '--help'.").
+#[track_caller]
+pub fn the_error_line(stderr: &str) -> &str {
+    let decoration = |l: &str| {
+        l.starts_with("  [possible values:")
+            || l.starts_with("  tip:")
+            || l.starts_with("For more information")
+    };
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !decoration(l))
+        .collect();
+    assert_eq!(lines.len(), 1, "an error is one clear line, got:\n{stderr}");
+    assert!(
+        (lines[0].starts_with("udp-lab: ") || lines[0].starts_with("error: "))
+            && !stderr.contains("panicked"),
+        "the line is udp-lab's or clap's, not a panic: {stderr}"
+    );
+    lines[0]
+}
+
 /// `` `udp-lab ARGS` ``, as a student would type it.
 fn shown(args: &[&str]) -> String {
     format!("`udp-lab {}`", args.join(" "))
