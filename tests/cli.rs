@@ -430,6 +430,29 @@ fn tour_exits_0_and_prints_a_block_per_chapter(#[case] args: &[&str]) {
     );
 }
 
+#[test]
+fn tour_header_names_the_kernel_its_figures_are_measured_on() {
+    if !cfg!(target_os = "linux") {
+        println!("skipped: this compares with `uname -r`, Linux's kernel release");
+        return;
+    }
+    let uname = std::process::Command::new("uname")
+        .arg("-r")
+        .output()
+        .expect("run `uname -r`");
+    let release = String::from_utf8_lossy(&uname.stdout).trim().to_string();
+
+    let output = run(&["tour", "--only", "02"]);
+
+    let stdout = stdout_of(&output);
+    let header = stdout.lines().next().unwrap_or("");
+    assert!(
+        header.ends_with(&format!("measured on Linux {release} (this machine)")),
+        "expected the tour's first line to name the kernel `uname -r` names ({release}), \
+         so that its figures can be compared with the book's; got {header:?}"
+    );
+}
+
 // ---- interoperability with the Python peers ----
 
 #[rstest]

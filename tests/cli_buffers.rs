@@ -1,9 +1,10 @@
 //! `udp-lab buffers`, run as a student runs it: a separate process that
 //! measures datagrams kept against `SO_RCVBUF` size (chapter 08).
 //!
-//! Claim: it prints one table row per size (with the kernel's drop count),
-//! draws the curve as SVG with `--plot`, and rejects bad input with one
-//! clear line and exit code 2, before measuring anything.
+//! Claim: it names the kernel it measures on (as `uname -r` does), prints
+//! one table row per size (with the kernel's drop count), draws the curve
+//! as SVG with `--plot`, and rejects bad input with one clear line and exit
+//! code 2, before measuring anything.
 //!
 //! Run: `cargo test --test cli_buffers`
 
@@ -43,6 +44,29 @@ fn buffers_prints_a_table_with_one_row_per_size() {
         .lines()
         .filter(|l| l.trim_start().starts_with(|c: char| c.is_ascii_digit()));
     assert_eq!(rows.count(), 2, "one row per requested size:\n{stdout}");
+}
+
+#[test]
+fn buffers_names_the_kernel_its_figures_are_measured_on() {
+    if !cfg!(target_os = "linux") {
+        println!("skipped: this compares with `uname -r`, Linux's kernel release");
+        return;
+    }
+    let uname = std::process::Command::new("uname")
+        .arg("-r")
+        .output()
+        .expect("run `uname -r`");
+    let release = String::from_utf8_lossy(&uname.stdout).trim().to_string();
+
+    let out = run_small(&[]);
+
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let expected = format!("measured on Linux {release} (this machine)");
+    assert!(
+        stdout.lines().any(|l| l.starts_with(&expected)),
+        "expected a line starting {expected:?}: a measured figure names the kernel it was \
+         measured on, the one `uname -r` names; got:\n{stdout}"
+    );
 }
 
 #[test]

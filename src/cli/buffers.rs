@@ -78,9 +78,29 @@ pub fn run(args: &BuffersArgs) -> Outcome {
     }
 }
 
+/// The system the figures are measured on, as `uname -sr` names it
+/// (`"Linux 6.18.44-generic"`: the kernel's release, as `uname -r` prints
+/// it), or the OS's name where there is no `uname` (Windows). A measured
+/// figure names its kernel: the tour and `udp-lab buffers` print it.
+pub fn this_system() -> String {
+    #[cfg(unix)]
+    if let Ok(uts) = nix::sys::utsname::uname() {
+        return format!(
+            "{} {}",
+            uts.sysname().to_string_lossy(),
+            uts.release().to_string_lossy()
+        );
+    }
+    std::env::consts::OS.to_string()
+}
+
 /// Measures every size in turn, printing each row as soon as it is known
 /// (the progress report of a long run).
 fn measure_and_print(args: &BuffersArgs, family: Family) -> Result<Vec<Overflow>, Failure> {
+    say(&format!(
+        "measured on {} (this machine): another kernel keeps other numbers",
+        this_system()
+    ));
     say(&format!(
         "per size: {} datagrams of {} B blasted at an {family} loopback receiver that reads only afterwards",
         args.count, args.payload

@@ -59,6 +59,11 @@ pub struct TourArgs {
 
 /// Runs the tour.
 pub fn run(args: &TourArgs) -> Outcome {
+    println!(
+        "udp-lab tour: each chapter's property, live on loopback, measured on {} (this machine)",
+        super::buffers::this_system()
+    );
+    println!();
     let mut broken = Vec::new();
     for (title, demo) in DEMOS {
         if args.only.as_deref().is_some_and(|o| !title.contains(o)) {
