@@ -200,7 +200,7 @@ fn every_chapter_has_the_sections_in_the_style_order() {
     }
     assert!(
         wrong.is_empty(),
-        "a chapter's `## ` sections are exactly, in order: {SECTIONS:?} (shared/STYLE.md); not so in:\n{}",
+        "a chapter's `## ` sections are exactly, in order: {SECTIONS:?} (see \"How a chapter reads\" in docs/contributing.md); not so in:\n{}",
         wrong.join("\n")
     );
 }
