@@ -97,20 +97,26 @@ pub fn request(
 /// Waits up to `wait` for a datagram that should *not* come.
 ///
 /// Returns `Ok(None)` when the wait ends in silence, `Ok(Some(datagram))`
-/// when something arrived. The socket's read timeout is restored afterwards.
+/// when something arrived, and any other error as an error (such as
+/// `ConnectionRefused` on a connected socket whose peer's port is closed):
+/// news is not silence. The socket's read timeout is restored afterwards.
 pub fn recv_within(sock: &UdpSocket, wait: Duration) -> io::Result<Option<Datagram>> {
-    let before = sock.read_timeout()?;
-    sock.set_read_timeout(Some(wait))?;
+    let setting = |e| crate::net::context(e, "setting the read timeout of a silent wait");
+    let before = sock.read_timeout().map_err(setting)?;
+    sock.set_read_timeout(Some(wait)).map_err(setting)?;
     let mut buf = vec![0u8; MAX_DATAGRAM];
     let got = sock.recv_from(&mut buf);
-    sock.set_read_timeout(before)?;
+    sock.set_read_timeout(before).map_err(setting)?;
     match got {
         Ok((n, from)) => {
             buf.truncate(n);
             Ok(Some(Datagram { payload: buf, from }))
         }
         Err(e) if is_timeout(&e) => Ok(None),
-        Err(e) => Err(e),
+        Err(e) => Err(crate::net::context(
+            e,
+            format!("waiting {wait:?} for a datagram that should not come"),
+        )),
     }
 }
 

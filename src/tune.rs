@@ -61,18 +61,23 @@ pub fn bind_tuned(addr: SocketAddr, tuning: Tuning) -> io::Result<UdpSocket> {
     sock.bind(&addr.into())
         .map_err(|e| context(e, format!("binding UDP to {addr}")))?;
     let sock: UdpSocket = sock.into();
-    sock.set_read_timeout(Some(DEFAULT_TIMEOUT))?;
+    sock.set_read_timeout(Some(DEFAULT_TIMEOUT))
+        .map_err(|e| context(e, format!("setting a read timeout on {addr}")))?;
     Ok(sock)
 }
 
 /// The receive buffer size (`SO_RCVBUF`) the OS reports for `sock`.
 pub fn recv_buffer_size(sock: &UdpSocket) -> io::Result<usize> {
-    SockRef::from(sock).recv_buffer_size()
+    SockRef::from(sock)
+        .recv_buffer_size()
+        .map_err(|e| context(e, "reading SO_RCVBUF"))
 }
 
 /// The send buffer size (`SO_SNDBUF`) the OS reports for `sock`.
 pub fn send_buffer_size(sock: &UdpSocket) -> io::Result<usize> {
-    SockRef::from(sock).send_buffer_size()
+    SockRef::from(sock)
+        .send_buffer_size()
+        .map_err(|e| context(e, "reading SO_SNDBUF"))
 }
 
 /// Requests a receive buffer of `bytes` and returns the size the OS reports
