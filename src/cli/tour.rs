@@ -1,4 +1,4 @@
-//! `udp-lab tour` (also plain `udp-lab` and `cargo run --release`): every
+//! `udp-lab tour` (also plain `udp-lab` and `cargo run`): every
 //! chapter's property, run live on loopback, one short block per chapter.
 //!
 //! Each chapter's demonstration lives in `tour/chNN.rs` and returns a
