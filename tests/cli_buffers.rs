@@ -49,8 +49,9 @@ fn buffers_prints_a_table_with_one_row_per_size() {
 #[test]
 fn buffers_names_the_kernel_its_figures_are_measured_on() {
     if !cfg!(target_os = "linux") {
-        println!("skipped: this compares with `uname -r`, Linux's kernel release");
-        return;
+        return udp_lab::net::skip_even_under_ci(
+            "this compares with `uname -r`, Linux's kernel release",
+        );
     }
     let uname = std::process::Command::new("uname")
         .arg("-r")
@@ -126,8 +127,9 @@ fn buffers_rejects_bad_input_with_one_line_and_exit_code_2(
 #[test]
 fn buffers_whose_plot_cannot_be_written_at_the_end_exits_1_after_the_table() {
     if !cfg!(target_os = "linux") {
-        println!("skipped: /dev/full (every write fails with ENOSPC) is Linux's");
-        return;
+        return udp_lab::net::skip_even_under_ci(
+            "/dev/full (every write fails with ENOSPC) is Linux's",
+        );
     }
     // /dev/full opens for writing (the check before measuring passes) and
     // refuses every byte: an I/O error in the middle of the run, every
