@@ -6,10 +6,11 @@
 //! binds it and hands back an ordinary `std::net::UdpSocket`.
 //!
 //! # Platform-specific behavior
-//! - Linux doubles the buffer size you ask for (the extra half pays for the
-//!   kernel's bookkeeping) and clamps it between a minimum and
-//!   `/proc/sys/net/core/rmem_max` (`wmem_max` for sending). Read the size
-//!   back with [`recv_buffer_size`]; never assume it is what you set.
+//! - Linux clamps the buffer size you ask for to
+//!   `/proc/sys/net/core/rmem_max` (`wmem_max` for sending), then doubles
+//!   it (the extra half pays for the kernel's bookkeeping), and never gives
+//!   less than a minimum. Read the size back with [`recv_buffer_size`];
+//!   never assume it is what you set.
 //! - macOS and Windows report the value set (within their own limits).
 //! - `SO_REUSEPORT` exists on Linux, the BSDs and macOS with different
 //!   semantics; Windows has no such option (`set_reuse_port` is not compiled there).
@@ -81,7 +82,7 @@ pub fn send_buffer_size(sock: &UdpSocket) -> io::Result<usize> {
 }
 
 /// Requests a receive buffer of `bytes` and returns the size the OS reports
-/// afterwards (on Linux: doubled, then clamped).
+/// afterwards (on Linux: clamped to `rmem_max`, then doubled).
 pub fn set_recv_buffer_size(sock: &UdpSocket, bytes: usize) -> io::Result<usize> {
     let sock = SockRef::from(sock);
     sock.set_recv_buffer_size(bytes)

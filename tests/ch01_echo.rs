@@ -100,15 +100,20 @@ fn reply_goes_to_the_address_the_request_came_from(#[case] family: Family) {
 // ANCHOR_END: reply_to_sender
 
 // ANCHOR: bad_input
-/// The next valid request after `bad` is still answered: bad input never
-/// kills the server, and every bad datagram is counted.
+/// The next valid request after `bad` is still answered: bad input (not
+/// UTF-8, empty) or extreme input (the largest payload an IPv4 datagram
+/// carries, legal but the most a server may be sent) never kills the
+/// server, and every datagram is counted.
 #[rstest]
 #[case::not_utf8_upper(Reply::Upper, b"\xff\xfe caf\xe9".to_vec())]
 #[case::not_utf8_threaded(Reply::Threaded, b"\xff\xfe caf\xe9".to_vec())]
 #[case::empty_upper(Reply::Upper, Vec::new())]
 #[case::largest_upper(Reply::Upper, vec![b'a'; Family::V4.max_payload()])]
 #[case::largest_threaded(Reply::Threaded, vec![b'a'; Family::V4.max_payload()])]
-fn server_still_answers_after_a_bad_datagram(#[case] reply: Reply, #[case] bad: Vec<u8>) {
+fn server_still_answers_after_a_bad_or_extreme_datagram(
+    #[case] reply: Reply,
+    #[case] bad: Vec<u8>,
+) {
     let echo = server::spawn(Family::V4.any_port(), reply).expect("start the server");
     let client = net::bind_loopback(Family::V4).expect("bind the client");
     client
@@ -207,13 +212,11 @@ fn server_survives_a_burst_of_thousands_of_datagrams(#[case] reply: Reply) {
     );
     if cfg!(target_os = "linux") {
         let dropped = dropped.expect("the server socket's row in /proc/net/udp");
+        // Whether any are dropped depends on how fast the server drains its
+        // queue and on net.core.rmem_default (a host with a large default
+        // keeps all 5,000): printed, not asserted. What must hold is the
+        // accounting: nothing vanishes without the kernel counting it.
         println!("{reply}: received {}, dropped {dropped}", stats.received);
-        assert!(
-            dropped > 0,
-            "the burst overflows the server's receive buffer, so the kernel drops some: expected \
-             drops > 0, got 0 (received {})",
-            stats.received
-        );
         assert!(
             stats.received + dropped >= BURST,
             "each of the {BURST} datagrams was either received by the server or dropped and counted \
@@ -378,16 +381,22 @@ fn our_client_talks_to_the_python_echo_server(#[case] family: Family) {
 // ANCHOR_END: interop_python_server
 
 // ANCHOR: exercise_1_1
-/// Exercise 1.1: the echo server keeps digits and punctuation unchanged.
+/// Exercise 1.1: the echo server keeps digits and punctuation unchanged, and replies from its own address.
 ///
-/// Hint: send a request with digits and punctuation (for example `b"udp-lab
-/// 2026: ok!"`) and compare the reply with what Python's `bytes.upper()` would
-/// give: only the letters change. Uses (imported at the top of this file unless
-/// said): `net::bind_loopback(Family) -> io::Result<UdpSocket>`;
+/// Hint: send a request with digits, spaces and punctuation (for example
+/// `b"udp-lab 2026: ok!"`) and compare the reply with what Python's
+/// `bytes.upper()` would give: only the letters change. Then check where the
+/// reply came from: `reply.from` must be the server's address, the one the
+/// request went to (a client that filters by source, or a connected one, would
+/// drop anything else). Uses (imported at the top of this file):
+/// `net::bind_loopback(Family) -> io::Result<UdpSocket>`;
 /// `server::spawn(SocketAddr, Reply) -> io::Result<ServerHandle>`
 /// (`.local_addr()`, `.shutdown() -> ServerStats`); `recv::request(&UdpSocket,
-/// to: SocketAddr, payload: &[u8], what: &str) -> io::Result<Datagram>`;
-/// `family.any_port()`.
+/// to: SocketAddr, payload: &[u8], what: &str) -> io::Result<Datagram>`
+/// (`.payload: Vec<u8>`, `.from: SocketAddr`, `.text() -> String`);
+/// `Family::V4.any_port()`.
+///
+/// Catches: upper_cases_every_byte, reply_from_another_socket
 #[test]
 #[ignore = "exercise 1.1: delete this line to start"]
 fn echo_server_keeps_digits_and_punctuation_unchanged() {
@@ -399,12 +408,17 @@ fn echo_server_keeps_digits_and_punctuation_unchanged() {
 /// Exercise 1.2: the threaded server's reply names the thread that handled it.
 ///
 /// Hint: start the server with `Reply::Threaded`, send `b"hi"`, and check that
-/// the reply starts with `"Thread-"` and ends with `" [HI]"`. Uses (imported at
-/// the top of this file unless said): `net::bind_loopback(Family) ->
-/// io::Result<UdpSocket>`; `server::spawn(SocketAddr, Reply) ->
-/// io::Result<ServerHandle>` (`.local_addr()`, `.shutdown() -> ServerStats`);
-/// `recv::request(&UdpSocket, to: SocketAddr, payload: &[u8], what: &str) ->
-/// io::Result<Datagram>`; `Datagram::text() -> String`.
+/// the reply starts with `"Thread-"`, ends with `" [HI]"`, and that what stands
+/// between is a number (`str::parse::<u32>`); check too that it came from the
+/// server's address (`reply.from`). Uses (imported at the top of this file):
+/// `net::bind_loopback(Family) -> io::Result<UdpSocket>`;
+/// `server::spawn(SocketAddr, Reply) -> io::Result<ServerHandle>`
+/// (`.local_addr()`, `.shutdown() -> ServerStats`); `recv::request(&UdpSocket,
+/// to: SocketAddr, payload: &[u8], what: &str) -> io::Result<Datagram>`
+/// (`.payload: Vec<u8>`, `.from: SocketAddr`, `.text() -> String`);
+/// `Family::V4.any_port()`.
+///
+/// Catches: upper_cases_every_byte, reply_from_another_socket
 #[test]
 #[ignore = "exercise 1.2: delete this line to start"]
 fn threaded_reply_names_the_thread_that_handled_it() {
@@ -416,12 +430,17 @@ fn threaded_reply_names_the_thread_that_handled_it() {
 /// Exercise 1.3: the server counts every request it answers.
 ///
 /// Hint: one server, three requests from one client, one after the other; then
-/// `shutdown()` returns the counters: `received` and `replied` are 3. Uses
-/// (imported at the top of this file unless said): `net::bind_loopback(Family)
-/// -> io::Result<UdpSocket>`; `server::spawn(SocketAddr, Reply) ->
-/// io::Result<ServerHandle>` (`.local_addr()`, `.shutdown() -> ServerStats`);
-/// `recv::request(&UdpSocket, to: SocketAddr, payload: &[u8], what: &str) ->
-/// io::Result<Datagram>`; `ServerStats { received, replied, .. }` (both `u64`).
+/// `shutdown()` returns the counters: `received` and `replied` are 3,
+/// `send_errors` is 0. Uses (imported at the top of this file):
+/// `net::bind_loopback(Family) -> io::Result<UdpSocket>`;
+/// `server::spawn(SocketAddr, Reply) -> io::Result<ServerHandle>`
+/// (`.local_addr()`, `.shutdown() -> ServerStats`); `recv::request(&UdpSocket,
+/// to: SocketAddr, payload: &[u8], what: &str) -> io::Result<Datagram>`
+/// (`.payload: Vec<u8>`, `.from: SocketAddr`, `.text() -> String`);
+/// `Family::V4.any_port()`. `ServerStats { received, replied, send_errors, ..
+/// }` (all `u64`).
+///
+/// Catches: miscounts_replies
 #[test]
 #[ignore = "exercise 1.3: delete this line to start"]
 fn server_counts_every_request_it_answers() {

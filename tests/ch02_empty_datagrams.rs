@@ -12,6 +12,7 @@
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, UdpSocket};
+use std::ops::RangeInclusive;
 use std::time::{Duration, Instant};
 
 use rstest::rstest;
@@ -140,29 +141,28 @@ const EMPTY_BLAST: u64 = 300;
 /// `budget` bytes keeps. Linux 6.18 and later queue a datagram only if it
 /// fits, or if the queue is empty (measured on 6.18). Linux 5.15 to 6.17
 /// queue one whenever the queue is not yet over budget: one more (read from
-/// their source, not run here).
-fn kept_by_kernel(budget: u64, truesize: u64) -> u64 {
+/// their source, not run here), unless a distribution backported the 6.18
+/// rule without changing the version number, so both are accepted there.
+fn kept_by_kernel(budget: u64, truesize: u64) -> RangeInclusive<u64> {
     let fits = (budget / truesize).max(1);
     if kernel::version() >= Some((6, 18)) {
-        fits
+        fits..=fits
     } else {
-        fits + 1
+        fits..=fits + 1
     }
 }
 
 #[rstest]
 #[case::ipv4(Family::V4)]
 #[case::ipv6(Family::V6)]
-fn a_receive_buffer_holds_a_countable_number_of_empty_datagrams_then_drops_the_rest(
+fn a_receive_buffer_holds_a_predictable_number_of_empty_datagrams_then_drops_the_rest(
     #[case] family: Family,
 ) {
     if !net::require(family) {
         return;
     }
     if !cfg!(target_os = "linux") {
-        return println!(
-            "skipped: this test reads Linux's /proc/net/udp, so it proves nothing here"
-        );
+        return net::skip_even_under_ci("this test reads Linux's /proc/net/udp");
     }
     let receiver = receiver_of_the_default_size(family);
     let sender = net::bind_loopback(family).expect("bind the sender");
@@ -191,18 +191,21 @@ fn a_receive_buffer_holds_a_countable_number_of_empty_datagrams_then_drops_the_r
         "an empty datagram is charged its truesize, hundreds of bytes of bookkeeping for 0 bytes \
          of payload: expected at least 256 B, got {truesize} B"
     );
-    assert_eq!(
-        (received, dropped),
-        (expected, EMPTY_BLAST - expected),
-        "a {budget} B buffer at {truesize} B per empty datagram keeps {expected} of {EMPTY_BLAST} \
-         on Linux {:?} and drops the rest: expected (received, dropped), got",
-        kernel::version()
+    assert!(
+        expected.contains(&received) && received + dropped == EMPTY_BLAST,
+        "a {budget} B buffer at {truesize} B per empty datagram keeps {expected:?} of \
+         {EMPTY_BLAST} on Linux {} and drops the rest: got {received} received, {dropped} dropped",
+        kernel::version().map_or("(unknown)".to_string(), |(major, minor)| format!(
+            "{major}.{minor}"
+        ))
     );
 }
 // ANCHOR_END: empty_datagrams_fill_a_buffer
 
-/// A receiver whose buffer is the size Linux gives by default, 212,992 B,
-/// whatever this machine's default: Linux doubles the 106,496 B asked for.
+/// A receiver whose buffer is the size Linux gives by default
+/// (`net.core.rmem_default`, 212,992 B), whatever this machine's default:
+/// 106,496 B requested = 212,992 B effective, because Linux doubles the
+/// request.
 fn receiver_of_the_default_size(family: Family) -> UdpSocket {
     let tuning = Tuning {
         recv_buffer: Some(106_496),
@@ -277,19 +280,24 @@ fn on_tcp_zero_bytes_is_never_a_message_only_the_end_of_the_stream(#[case] famil
 // ANCHOR_END: tcp_empty_write
 
 // ANCHOR: exercise_2_1
-/// Exercise 2.1: two empty datagrams are two receives.
+/// Exercise 2.1: the echo server answers two empty requests with two empty replies, then still serves.
 ///
-/// Hint: one sender, one receiver, both from `net::bind_loopback`. Send `b""`
-/// twice, then receive twice with `recv::recv_datagram`: each receive must
-/// return 0 bytes. Loop over `Family::ALL` and skip a family when
-/// `net::family_available` says no. Uses (imported at the top of this file
-/// unless said): `Family::ALL`, `net::family_available(Family) -> bool`;
-/// `net::bind_loopback(Family) -> io::Result<UdpSocket>`;
-/// `recv::recv_datagram(&UdpSocket, what: &str) -> io::Result<Datagram>`
-/// (`.payload: Vec<u8>`, `.from`, `.text()`).
+/// Hint: for each family that `net::family_available` allows: start
+/// `server::spawn(family.any_port(), Reply::Upper)`, send `b""` twice with
+/// `recv::request` (each reply must be 0 bytes), then send `b"still there"`:
+/// the reply must be `"STILL THERE"`. A 0-byte datagram is a message, not TCP's
+/// end of stream: a server must neither skip it nor stop on it. Uses (imported
+/// at the top of this file): `Family::ALL`, `net::family_available(Family) ->
+/// bool`; `net::bind_loopback(Family) -> io::Result<UdpSocket>`;
+/// `server::spawn(SocketAddr, Reply) -> io::Result<ServerHandle>`
+/// (`.local_addr()`); `recv::request(&UdpSocket, to: SocketAddr, payload:
+/// &[u8], what: &str) -> io::Result<Datagram>` (`.payload: Vec<u8>`, `.text()
+/// -> String`).
+///
+/// Catches: ignores_empty_request, stops_on_empty_request
 #[test]
 #[ignore = "exercise 2.1: delete this line to start"]
-fn two_empty_datagrams_are_two_receives() {
+fn echo_server_answers_two_empty_requests_then_still_serves() {
     todo!("exercise 2.1: write the test")
 }
 // ANCHOR_END: exercise_2_1
@@ -299,13 +307,15 @@ fn two_empty_datagrams_are_two_receives() {
 ///
 /// Hint: start the server with `Reply::Threaded` and send it `b""` with
 /// `recv::request`. A new server names its first handler thread `Thread-1`, and
-/// the reply is `"<thread name> [<REQUEST UPPER-CASED>]"`. Uses (imported at
-/// the top of this file unless said): `Family::ALL`,
-/// `net::family_available(Family) -> bool`; `net::bind_loopback(Family) ->
-/// io::Result<UdpSocket>`; `server::spawn(SocketAddr, Reply) ->
-/// io::Result<ServerHandle>` (`.local_addr()`, `.shutdown() -> ServerStats`);
-/// `recv::request(&UdpSocket, to: SocketAddr, payload: &[u8], what: &str) ->
-/// io::Result<Datagram>`.
+/// the reply is `"<thread name> [<REQUEST UPPER-CASED>]"`. Do it for each
+/// family `net::family_available` allows. Uses (imported at the top of this
+/// file): `Family::ALL`, `net::family_available(Family) -> bool`;
+/// `net::bind_loopback(Family) -> io::Result<UdpSocket>`;
+/// `server::spawn(SocketAddr, Reply) -> io::Result<ServerHandle>`
+/// (`.local_addr()`); `recv::request(&UdpSocket, to: SocketAddr, payload:
+/// &[u8], what: &str) -> io::Result<Datagram>` (`.text() -> String`).
+///
+/// Catches: ignores_empty_request, stops_on_empty_request
 #[test]
 #[ignore = "exercise 2.2: delete this line to start"]
 fn empty_datagram_through_the_threaded_server_gets_thread_1_brackets() {

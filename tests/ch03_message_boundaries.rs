@@ -26,8 +26,8 @@ use udp_lab::tune;
 /// The article's five messages.
 const HELLOS: [&[u8]; 5] = [b"Hello1", b"Hello2", b"Hello3", b"Hello4", b"Hello5"];
 
-/// The largest UDP payload that fits one 1500-byte Ethernet frame over IPv4:
-/// 1500 - 20 (IPv4 header) - 8 (UDP header).
+/// The largest UDP payload that fits Ethernet's 1500-byte MTU (the most a
+/// frame carries) over IPv4: 1500 - 20 (IPv4 header) - 8 (UDP header).
 const ETHERNET_PAYLOAD: usize = 1472;
 
 // ANCHOR: five_sends_five_receives
@@ -99,8 +99,8 @@ fn law_every_send_is_one_receive_exactly_as_sent_in_order(#[case] family: Family
 // ANCHOR_END: boundaries_law
 
 // ANCHOR: law_inputs
-/// A sequence of 1 to 26 payloads, shuffled: up to 24 that fit an Ethernet
-/// frame (0..=1472 bytes) and up to 2 large ones (1473..=60000 bytes).
+/// A sequence of 1 to 26 payloads, shuffled: up to 24 that fit Ethernet's
+/// 1500-byte MTU (0..=1472 bytes) and up to 2 large ones (1473..=60000 bytes).
 /// Bounded so that all of them fit in the receive buffer at once (see
 /// [`receiver_with_room_for`]): a drop by overflow is chapter 08, not a merge.
 fn payload_sequences() -> impl Strategy<Value = Vec<Vec<u8>>> {
@@ -126,7 +126,7 @@ fn payload(sizes: std::ops::RangeInclusive<usize>) -> impl Strategy<Value = Vec<
 
 /// What the kernel may charge a queued datagram against the receive buffer,
 /// generously: Linux charges 832 B for an empty one, 2304 B for 1472 B and
-/// 60832 B for 60000 B (its "truesize", measured on Linux 6).
+/// 60832 B for 60000 B (its "truesize", measured on Linux 6.18).
 fn generous_charge(len: usize) -> usize {
     2 * len + 1024
 }
@@ -198,40 +198,60 @@ fn five_tcp_writes_come_back_from_one_read_merged(#[case] family: Family, #[case
 // ANCHOR_END: tcp_stream_merges
 
 // ANCHOR: exercise_3_1
-/// Exercise 3.1: a length-prefix framing recovers message boundaries on TCP.
+/// Exercise 3.1: the echo server answers a burst of requests of every size with one reply each, in order.
 ///
-/// Hint: before each message write its length as 4 bytes (`(msg.len() as
-/// u32).to_be_bytes()`), then the message. Shut down the client's sending side.
-/// On the server, `read_exact` 4 bytes, then exactly that many bytes, until
-/// `read_exact` fails with `UnexpectedEof`. Use `tcp::tcp_pair(Family::V4,
-/// false)`; include an empty message. Uses (imported at the top of this file
-/// unless said): `tcp::tcp_pair(Family, nodelay: bool) -> io::Result<TcpPair>`
-/// (`pair.client`, `pair.server`: `TcpStream`); `Write::write_all`;
-/// `read_exact` (add `use std::io::Read;` inside your test: only `Write` is
-/// imported at the top); `Shutdown::Write`.
+/// Hint: one client sends 12 requests without waiting for replies, of sizes 0,
+/// 1, 5, 1023, 1024, 1025, 3000, 2, 1500, 0, 4000 and 7 bytes, each a different
+/// lower-case letter repeated; then it receives 12 replies with
+/// `recv::recv_datagram`: reply i must be request i upper-cased, byte for byte
+/// (the single-threaded server answers in order). Then
+/// `recv::recv_within(&client, net::SILENCE)` must be `Ok(None)`: no 13th
+/// piece. A reply too short, too long, merged or split means a boundary was
+/// lost. Uses: `udp_lab::lab::server::{self, Reply}` (not imported here: write
+/// the full path or add a `use` inside your test); `server::spawn(SocketAddr,
+/// Reply) -> io::Result<ServerHandle>` (`.local_addr()`),
+/// `server::upper_reply(&[u8]) -> Vec<u8>`; `net::bind_loopback(Family) ->
+/// io::Result<UdpSocket>`; `UdpSocket::send_to`;
+/// `recv::recv_datagram(&UdpSocket, what: &str) -> io::Result<Datagram>`
+/// (`.payload: Vec<u8>`); `recv::recv_within(&UdpSocket, net::SILENCE) ->
+/// io::Result<Option<Datagram>>`.
+///
+/// Catches: merges_queued_requests, splits_long_replies, truncates_at_1024,
+/// stale_buffer_tail
 #[test]
 #[ignore = "exercise 3.1: delete this line to start"]
-fn length_prefix_framing_recovers_message_boundaries_on_tcp() {
+fn echo_server_answers_each_request_of_a_burst_with_its_own_reply() {
     todo!("exercise 3.1: write the test")
 }
 // ANCHOR_END: exercise_3_1
 
 // ANCHOR: exercise_3_2
-/// Exercise 3.2: a datagram of 1473 bytes still arrives as one on loopback.
+/// Exercise 3.2: a 65,527-byte IPv6 datagram is fragmented on loopback yet arrives as one, there and back.
 ///
-/// Hint: 1473 bytes is one more than fits one Ethernet frame (1472 + 8 + 20 =
-/// 1500), but loopback's MTU is 65536, and even on Ethernet IP reassembles
-/// fragments before UDP sees them. Send 1473 bytes, receive once with
-/// `recv::recv_datagram` (all 1473 bytes), then `recv::recv_within(&sock,
-/// net::SILENCE)` must find nothing: no second piece. Uses (imported at the top
-/// of this file unless said): `Family::ALL`, `net::family_available(Family) ->
-/// bool`; `net::bind_loopback(Family) -> io::Result<UdpSocket>`;
-/// `recv::recv_datagram(&UdpSocket, what: &str) -> io::Result<Datagram>`
-/// (`.payload: Vec<u8>`, `.from`, `.text()`); `recv::recv_within(&UdpSocket,
-/// net::SILENCE) -> io::Result<Option<Datagram>>`.
+/// Hint: IPv6's largest payload (65,527 B) plus its headers is more than
+/// loopback's MTU (65,536 B): the kernel sends it as 2 fragments and
+/// reassembles it before UDP sees it. Send `patterned(len)` of
+/// `Family::V6.max_payload()` bytes to the upper-casing echo server on `::1`
+/// and receive the reply in one `recv::recv_datagram`: it must be the request
+/// upper-cased, all 65,527 bytes. Read the counters before and after: the
+/// request and the reply were each fragmented, so `Ip6FragCreates` rose by at
+/// least 4 and `Ip6ReasmOKs` by at least 2 (`>=`: they count the whole
+/// machine). Skip unless `net::require(Family::V6)` and Linux. Keep the
+/// `#[serial_test::file_serial(frag)]` line: it keeps other fragmenting tests
+/// from running meanwhile. The client must have room for the reply:
+/// `tune::set_recv_buffer_size(&client, 256 * 1024)`. Uses:
+/// `udp_lab::lab::server::{self, Reply}` and `udp_lab::lab::kernel` (not
+/// imported here: full paths); `kernel::snmp6(name: &str) -> io::Result<u64>`;
+/// `server::spawn`, `server::upper_reply(&[u8]) -> Vec<u8>`;
+/// `net::bind_loopback`; `tune::set_recv_buffer_size(&UdpSocket, usize) ->
+/// io::Result<usize>`; `recv::recv_datagram(&UdpSocket, what: &str) ->
+/// io::Result<Datagram>`.
+///
+/// Catches: truncates_at_1024, ipv4_sized_buffer, splits_long_replies
 #[test]
 #[ignore = "exercise 3.2: delete this line to start"]
-fn datagram_of_1473_bytes_still_arrives_as_one_on_loopback() {
+#[serial_test::file_serial(frag)]
+fn largest_ipv6_datagram_is_fragmented_yet_arrives_as_one_there_and_back() {
     todo!("exercise 3.2: write the test")
 }
 // ANCHOR_END: exercise_3_2

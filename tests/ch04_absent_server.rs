@@ -157,7 +157,7 @@ fn with_ip_recverr_an_unconnected_socket_is_told_which_address_refused(#[case] f
         return;
     }
     if !cfg!(target_os = "linux") {
-        return println!("skipped: IP_RECVERR is Linux's, so this test proves nothing here");
+        return net::skip_even_under_ci("IP_RECVERR is Linux's");
     }
     let client = net::bind_loopback(family).expect("bind the client");
     let nobody = absent_server(family);
@@ -196,7 +196,7 @@ fn with_ip_recverr_a_refusal_fails_the_next_send_to_any_address(#[case] family: 
         return;
     }
     if !cfg!(target_os = "linux") {
-        return println!("skipped: IP_RECVERR is Linux's, so this test proves nothing here");
+        return net::skip_even_under_ci("IP_RECVERR is Linux's");
     }
     let client = net::bind_loopback(family).expect("bind the client");
     let nobody = absent_server(family);
@@ -263,9 +263,7 @@ fn kernel_counts_what_the_sender_is_not_told(#[case] family: Family) {
         return;
     }
     if !cfg!(target_os = "linux") {
-        return println!(
-            "skipped: these counters are Linux's /proc/net/snmp, so this test proves nothing here"
-        );
+        return net::skip_even_under_ci("these counters are Linux's /proc/net/snmp");
     }
     let client = net::bind_loopback(family).expect("bind the client");
     let nobody = absent_server(family);
@@ -295,43 +293,51 @@ fn kernel_counts_what_the_sender_is_not_told(#[case] family: Family) {
 // ANCHOR_END: kernel_counts
 
 // ANCHOR: exercise_4_1
-/// Exercise 4.1: the same socket can still talk to a real server after sending into the void.
+/// Exercise 4.1: a stopped server's port is free to bind again.
 ///
-/// Hint: send into the void first (`absent_server(family)`), then start an echo
-/// server with `server::spawn(family.any_port(), Reply::Upper)` and use
-/// `recv::request` from the *same* client socket: the reply arrives. Loop over
-/// `Family::ALL`, skipping a family when `net::family_available` says no. Uses
-/// (imported at the top of this file unless said): `Family::ALL`,
-/// `net::family_available(Family) -> bool`; `absent_server(Family) ->
-/// ClosedPort` (in this file); `net::bind_loopback(Family) ->
-/// io::Result<UdpSocket>`; `server::spawn(SocketAddr, Reply) ->
-/// io::Result<ServerHandle>` (not imported at the top: add `use
-/// udp_lab::server::{self, Reply};` inside your test);
-/// `recv::request(&UdpSocket, to: SocketAddr, payload: &[u8], what: &str) ->
-/// io::Result<Datagram>`.
+/// Hint: start `server::spawn(family.any_port(), Reply::Upper)`, check it
+/// answers one request, note its `local_addr()`, then `shutdown()` it. A
+/// stopped server must leave nothing behind on its port: `net::bind(addr)` on
+/// that very address must now succeed (a socket still open there would make it
+/// fail with `AddrInUse`, and would swallow requests unread, so a sender would
+/// never get a refusal). Do it for each family `net::family_available` allows.
+/// Uses: `udp_lab::lab::server::{self, Reply}` (not imported here: add a `use`
+/// inside your test); `server::spawn(SocketAddr, Reply) ->
+/// io::Result<ServerHandle>` (`.local_addr()`, `.shutdown()`);
+/// `net::bind_loopback(Family)`, `net::bind(SocketAddr) ->
+/// io::Result<UdpSocket>`; `recv::request(&UdpSocket, to: SocketAddr, payload:
+/// &[u8], what: &str) -> io::Result<Datagram>`; `Family::ALL`,
+/// `net::family_available`.
+///
+/// Catches: keeps_port_after_shutdown
 #[test]
 #[ignore = "exercise 4.1: delete this line to start"]
-fn same_socket_still_talks_to_a_real_server_after_sending_into_the_void() {
+fn a_stopped_servers_port_is_free_to_bind_again() {
     todo!("exercise 4.1: write the test")
 }
 // ANCHOR_END: exercise_4_1
 
 // ANCHOR: exercise_4_2
-/// Exercise 4.2: a server started after the send receives nothing.
+/// Exercise 4.2: IP_RECVERR tells the sender which of two absent servers refused.
 ///
-/// Hint: send to `absent_server(family)` and note its `addr()`. Then free the
-/// port (`drop` the `ClosedPort`), bind a socket to that very address with
-/// `net::bind(addr)`, and listen with `recv::recv_within(&sock, net::SILENCE)`:
-/// nothing comes. Nobody kept the datagram for later: the kernel dropped it the
-/// moment it found no socket to take it. Uses (imported at the top of this file
-/// unless said): `Family::ALL`, `net::family_available(Family) -> bool`;
-/// `absent_server(Family) -> ClosedPort` (`.addr() -> SocketAddr`);
-/// `net::bind(SocketAddr) -> io::Result<UdpSocket>`;
-/// `recv::recv_within(&UdpSocket, net::SILENCE) ->
-/// io::Result<Option<Datagram>>`.
+/// Hint: Linux only (`if !cfg!(target_os = "linux") { return; }`). Hold two
+/// closed ports (`absent_server(family)` twice). One socket,
+/// `kernel::set_recv_errors(&sock, true)`; send to the first, take the error
+/// with `kernel::next_queued_error(&sock, net::SILENCE)`: its `destination` is
+/// the first port's `addr()`; then the same for the second. Keep the
+/// `#[file_serial(icmp)]` line (the ICMP tests share the kernel's counters).
+/// Uses (imported at the top of this file): `absent_server(Family) ->
+/// ClosedPort` (`.addr() -> SocketAddr`); `net::bind_loopback(Family)`,
+/// `net::require(Family) -> bool`; `kernel::set_recv_errors(&UdpSocket, bool)
+/// -> io::Result<()>`; `kernel::next_queued_error(&UdpSocket, Duration) ->
+/// io::Result<Option<QueuedError>>` (`.destination: SocketAddr`, `.error:
+/// io::Error`); `Family::ALL`.
+///
+/// Catches: recverr_wrong_destination
 #[test]
 #[ignore = "exercise 4.2: delete this line to start"]
-fn server_started_after_the_send_receives_nothing() {
+#[file_serial(icmp)]
+fn ip_recverr_tells_which_of_two_absent_servers_refused() {
     todo!("exercise 4.2: write the test")
 }
 // ANCHOR_END: exercise_4_2

@@ -386,53 +386,73 @@ fn our_clients_are_all_answered_by_python_threading_server(#[case] family: Famil
 // ANCHOR_END: our_clients_against_python
 
 // ANCHOR: exercise_5_1
-/// Exercise 5.1: two clients sharing one socket can receive each other's replies.
+/// Exercise 5.1: two clients taking turns each receive only their own replies.
 ///
-/// Hint: bind one socket and `try_clone()` it: two handles, one socket (one
-/// port). Send "alice" to an upper-casing server through the first handle, then
-/// receive on the second. Whose reply is it? Do it for both families. Uses
-/// (imported at the top of this file unless said): `start(Reply, Family) ->
-/// server::ServerHandle` (in this file); `net::require(Family) -> bool` (false:
-/// skip the family); `net::bind_loopback(Family) -> io::Result<UdpSocket>`;
-/// `UdpSocket::try_clone()`; `recv::recv_datagram(&UdpSocket, what: &str) ->
-/// io::Result<Datagram>` (`.payload: Vec<u8>`, `.from`, `.text()`).
+/// Hint: two clients, each with its own socket (`net::bind_loopback`), and one
+/// upper-casing server (`start(Reply::Upper, family)`). Three rounds: alice
+/// sends `"alice N"` and must get `"ALICE N"`, then bob sends `"bob N"` and
+/// must get `"BOB N"`, each with `recv::request` (which waits `DEFAULT_TIMEOUT`
+/// at most). The server has no connection per client: every reply goes to the
+/// source address of its own request. Do it for each family `net::require`
+/// allows. Uses (imported at the top of this file): `start(Reply, Family) ->
+/// server::ServerHandle` (in this file; `.local_addr()`); `net::require(Family)
+/// -> bool`; `net::bind_loopback(Family) -> io::Result<UdpSocket>`;
+/// `recv::request(&UdpSocket, to: SocketAddr, payload: &[u8], what: &str) ->
+/// io::Result<Datagram>` (`.text()`, `.from`).
+///
+/// Catches: answers_the_previous_client
 #[test]
 #[ignore = "exercise 5.1: delete this line to start"]
-fn two_clients_sharing_one_socket_can_receive_each_others_replies() {
+fn two_clients_taking_turns_each_receive_only_their_own_replies() {
     todo!("exercise 5.1: write the test")
 }
 // ANCHOR_END: exercise_5_1
 
 // ANCHOR: exercise_5_2
-/// Exercise 5.2: the threaded server answers 200 clients x 2 messages.
+/// Exercise 5.2: the threaded server's 200 replies to 50 clients x 4 each go to their own client from their own thread.
 ///
-/// Hint: `run_clients` takes the number of clients and of rounds; check every
-/// reply with `threaded_mismatch`, then count the server's threads after
-/// `shutdown()`. Uses (imported at the top of this file unless said):
-/// `start(Reply, Family)`; `run_clients(server: SocketAddr, family, clients:
-/// usize, rounds: usize) -> Vec<ClientLog>`; `assert_every_reply(&logs, why:
-/// &str, |log, exchange| threaded_mismatch(&exchange.request,
-/// &exchange.reply))`; `ServerStats { received, .. }`.
+/// Hint: `run_clients(server, 50, 4)`: 50 clients, 4 lock-step rounds each, at
+/// most 50 requests in flight (the article's 50 clients; far fewer than the
+/// server's receive buffer holds). Check every reply with `assert_every_reply`
+/// and `threaded_mismatch`, then that the 200 replies name 200 different
+/// threads (`served_by`), and after `shutdown()` that `threads_spawned` is 200.
+/// Do it for each family `net::require` allows. Uses (imported at the top of
+/// this file): `start(Reply::Threaded, family)`; `run_clients(server:
+/// SocketAddr, clients: usize, rounds: usize) -> Vec<ClientLog>`
+/// (`log.exchanges: Vec<Exchange>`, `exchange.reply: Datagram`);
+/// `assert_every_reply(&logs, why: &str, |log, exchange| -> Option<String>)`;
+/// `threaded_mismatch(&Exchange) -> Option<String>`; `served_by(&Datagram) ->
+/// String`; `BTreeSet`; `ServerStats { threads_spawned, .. }`.
+///
+/// Catches: answers_the_previous_client, reuses_thread_names
 #[test]
 #[ignore = "exercise 5.2: delete this line to start"]
-fn threaded_server_answers_two_hundred_clients_of_two_messages() {
+fn threaded_server_answers_fifty_clients_of_four_messages_each_from_its_own_thread() {
     todo!("exercise 5.2: write the test")
 }
 // ANCHOR_END: exercise_5_2
 
 // ANCHOR: exercise_5_3
-/// Exercise 5.3: a client can tell its reply from another's by a request id.
+/// Exercise 5.3: every client of a burst gets back each of its request ids exactly once.
 ///
-/// Hint: send five requests "id=N hello" without waiting, then receive five
-/// replies. The threaded server may answer them in any order: read the id back
-/// from each reply and check that every id came back exactly once. Uses
-/// (imported at the top of this file unless said): `start(Reply::Threaded,
-/// family)`; `net::bind_loopback(Family) -> io::Result<UdpSocket>`;
+/// Hint: ten clients (`net::bind_loopback` each) and one threaded server
+/// (`start(Reply::Threaded, family)`). First every client sends five requests
+/// `"client-K id=N"` (N = 0..5) without waiting: 50 requests in flight. Then
+/// each client receives five replies with `recv::recv_datagram`; the threads
+/// may answer in any order, so read the id back from each reply: it must be
+/// `"Thread-... [CLIENT-K ID=N]"` for this client's K, and every id 0..5 must
+/// come back exactly once per client. A reply for another client, or two
+/// requests answered together, is a bug of the server. Do it for each family
+/// `net::require` allows. Uses (imported at the top of this file):
+/// `start(Reply, Family) -> server::ServerHandle` (`.local_addr()`);
+/// `net::bind_loopback(Family) -> io::Result<UdpSocket>`; `UdpSocket::send_to`;
 /// `recv::recv_datagram(&UdpSocket, what: &str) -> io::Result<Datagram>`
-/// (`.payload: Vec<u8>`, `.from`, `.text()`); `BTreeSet` (imported).
+/// (`.text() -> String`); `BTreeSet`.
+///
+/// Catches: answers_the_previous_client, merges_queued_requests
 #[test]
 #[ignore = "exercise 5.3: delete this line to start"]
-fn a_client_tells_its_replies_apart_by_request_id() {
+fn every_client_of_a_burst_gets_back_each_of_its_request_ids_once() {
     todo!("exercise 5.3: write the test")
 }
 // ANCHOR_END: exercise_5_3

@@ -267,39 +267,48 @@ fn reused_buffer_keeps_a_stale_tail_and_only_the_first_n_bytes_are_new(#[case] f
 // ANCHOR_END: stale_tail
 
 // ANCHOR: exercise_6_1
-/// Exercise 6.1: a vectored receive flags a truncated datagram.
+/// Exercise 6.1: the echo server's reply to a 2,000-byte request is whole, and a 1,024-byte buffer flags it truncated.
 ///
-/// Hint: socket2's `SockRef::from(&sock).recv_from_vectored(&mut
-/// [MaybeUninitSlice::new(&mut buf)])` returns `RecvFlags`; `is_truncated()` is
-/// the kernel's `MSG_TRUNC` output flag. Send 2000 bytes then 1000 bytes, read
-/// both into 1024-byte buffers. Uses (imported at the top of this file unless
-/// said): `pair(Family) -> (UdpSocket, UdpSocket, SocketAddr)` (in this file);
-/// `numbered_bytes(len) -> Vec<u8>`;
-/// `SockRef::from(&sock).recv_from_vectored(&mut [MaybeUninitSlice]) ->
-/// io::Result<(usize, RecvFlags, SockAddr)>` (write
-/// `socket2::MaybeUninitSlice::new(&mut buf)`, with `buf: [MaybeUninit<u8>;
-/// 1024]`).
+/// Hint: start the upper-casing echo server, send it 2,000 bytes of `b'a'` from
+/// a client. Peek at the reply with a roomy buffer (`client.peek_from(&mut
+/// [0u8; 4096])`): it is 2,000 bytes (the server kept the whole request). Then
+/// read it into a 1,024-byte buffer with socket2's
+/// `SockRef::from(&client).recv_from_vectored(&mut [MaybeUninitSlice::new(&mut
+/// buf)])`: it returns 1,024 bytes and `RecvFlags::is_truncated()` is true (the
+/// kernel's `MSG_TRUNC`). Uses: `udp_lab::lab::server::{self, Reply}` (not
+/// imported here: add a `use` inside your test); `server::spawn(SocketAddr,
+/// Reply) -> io::Result<ServerHandle>` (`.local_addr()`);
+/// `net::bind_loopback(Family)`; `UdpSocket::peek_from(&mut [u8]) ->
+/// io::Result<(usize, SocketAddr)>`; `SockRef::from(&UdpSocket)` (imported),
+/// `recv_from_vectored(&mut [MaybeUninitSlice]) -> io::Result<(usize,
+/// RecvFlags, SockAddr)>` (write `socket2::MaybeUninitSlice::new(&mut buf)`,
+/// with `buf: [MaybeUninit<u8>; 1024]`, `MaybeUninit` imported).
+///
+/// Catches: truncates_at_1024, splits_long_replies
 #[test]
 #[ignore = "exercise 6.1: delete this line to start"]
-fn vectored_receive_flags_a_truncated_datagram() {
+fn echo_reply_to_a_long_request_is_whole_and_flagged_truncated_in_a_short_buffer() {
     todo!("exercise 6.1: write the test")
 }
 // ANCHOR_END: exercise_6_1
 
 // ANCHOR: exercise_6_2
-/// Exercise 6.2: a read into an empty buffer consumes a whole datagram.
+/// Exercise 6.2: a short request after a long one gets a reply without the long one's tail.
 ///
-/// Hint: send two datagrams, receive the first into an empty buffer
-/// (`recv_from(&mut [])`), then receive normally: what comes is the second.
-/// Unix returns `Ok((0, _))`; Windows reports `WSAEMSGSIZE` (use
-/// `cfg!(windows)`). Uses (imported at the top of this file unless said):
-/// `pair(Family)`; `UdpSocket::recv_from(&mut [])`;
-/// `limits::is_message_too_long(&io::Error) -> bool` (Windows);
-/// `recv::recv_datagram(&UdpSocket, what: &str) -> io::Result<Datagram>`
-/// (`.payload: Vec<u8>`, `.from`, `.text()`).
+/// Hint: a server reuses one receive buffer for every datagram; only the first
+/// `n` bytes of a receive are new, the rest is the last datagram's tail. Send
+/// the echo server 100 bytes of `b'x'`, take the reply, then send `b"ok"`: the
+/// reply must be exactly `"OK"`, 2 bytes. Uses: `udp_lab::lab::server::{self,
+/// Reply}` (not imported here: add a `use` inside your test);
+/// `server::spawn(SocketAddr, Reply) -> io::Result<ServerHandle>`
+/// (`.local_addr()`); `net::bind_loopback(Family)`; `recv::request(&UdpSocket,
+/// to: SocketAddr, payload: &[u8], what: &str) -> io::Result<Datagram>`
+/// (`.payload: Vec<u8>`, `.text()`).
+///
+/// Catches: stale_buffer_tail
 #[test]
 #[ignore = "exercise 6.2: delete this line to start"]
-fn read_into_empty_buffer_consumes_a_whole_datagram() {
+fn echo_reply_to_a_short_request_after_a_long_one_has_no_stale_tail() {
     todo!("exercise 6.2: write the test")
 }
 // ANCHOR_END: exercise_6_2

@@ -93,9 +93,7 @@ fn largest_ipv6_datagram_is_fragmented_even_on_loopback() {
         return;
     }
     if !cfg!(target_os = "linux") {
-        return println!(
-            "skipped: these counters are Linux's /proc/net/snmp6, so this test proves nothing here"
-        );
+        return net::skip_even_under_ci("these counters are Linux's /proc/net/snmp6");
     }
     let counters = || {
         let read = |name| kernel::snmp6(name).expect("a counter of /proc/net/snmp6");
@@ -210,32 +208,51 @@ fn law_every_payload_size_round_trips_intact_through_the_echo_server(#[case] fam
 // ANCHOR_END: round_trip_law
 
 // ANCHOR: exercise_7_1
-/// Exercise 7.1: a connected socket's oversized send fails with EMSGSIZE too.
+/// Exercise 7.1: the echo server answers the largest request of each family whole.
 ///
-/// Hint: `connect` the sender to the receiver, then `send` (not `send_to`)
-/// `family.max_payload() + 1` bytes; compare `raw_os_error()` with
-/// `limits::EMSGSIZE`. Uses (imported at the top of this file unless said):
-/// `pair(Family) -> (UdpSocket, UdpSocket, SocketAddr)` (in this file);
-/// `UdpSocket::connect`, `send`; `err.raw_os_error() -> Option<i32>`;
-/// `limits::EMSGSIZE: i32`.
+/// Hint: for each family `net::require` allows: the upper-casing echo server, a
+/// client from `roomy_socket(family)` (room for the largest reply), a request
+/// of `patterned(family.max_payload(), 1)` bytes (65,507 over IPv4, 65,527 over
+/// IPv6), and `recv::request`: the reply must be
+/// `server::upper_reply(&request)`, every byte. A server whose buffer is any
+/// smaller cuts the largest requests without a word. Keep the
+/// `#[file_serial(frag)]` line (the IPv6 one is fragmented, see the chapter).
+/// Uses (imported at the top of this file): `server::spawn(SocketAddr, Reply)
+/// -> io::Result<ServerHandle>` (`.local_addr()`), `server::upper_reply(&[u8])
+/// -> Vec<u8>`; `roomy_socket(Family) -> UdpSocket`, `patterned(len, seed: u8)
+/// -> Vec<u8>` (in this file); `family.max_payload() -> usize`;
+/// `recv::request(&UdpSocket, to: SocketAddr, payload: &[u8], what: &str) ->
+/// io::Result<Datagram>`.
+///
+/// Catches: ipv4_sized_buffer, truncates_at_1024, splits_long_replies
 #[test]
 #[ignore = "exercise 7.1: delete this line to start"]
-fn connected_oversized_send_fails_with_emsgsize_too() {
+#[file_serial(frag)]
+fn echo_server_answers_the_largest_request_of_each_family_whole() {
     todo!("exercise 7.1: write the test")
 }
 // ANCHOR_END: exercise_7_1
 
 // ANCHOR: exercise_7_2
-/// Exercise 7.2: an oversized send sends nothing at all.
+/// Exercise 7.2: a reply too long for one datagram is refused and counted, never cut.
 ///
-/// Hint: after the failed send of 65508 bytes, `recv::recv_within(&receiver,
-/// net::SILENCE)` must return `Ok(None)`: not even a cut-down datagram left the
-/// sender. Uses (imported at the top of this file unless said): `pair(Family)`;
-/// `family.max_payload() -> usize`; `recv::recv_within(&UdpSocket,
-/// net::SILENCE) -> io::Result<Option<Datagram>>`.
+/// Hint: the threaded server's reply is its thread's name and brackets around
+/// the request: to a request of `Family::V4.max_payload()` bytes it is longer
+/// than any datagram. Send one with a plain `send_to` from
+/// `roomy_socket(Family::V4)`; nothing may come back
+/// (`recv::recv_within(&client, net::SILENCE)` is `Ok(None)`: not even a
+/// cut-down reply), and after `shutdown()` the server's `send_errors` is 1 and
+/// `replied` 0. Then the server still answered? Check it answered a small
+/// request before you shut it down. Uses (imported at the top of this file):
+/// `server::spawn(SocketAddr, Reply::Threaded)`; `roomy_socket(Family) ->
+/// UdpSocket` (in this file); `recv::recv_within(&UdpSocket, net::SILENCE) ->
+/// io::Result<Option<Datagram>>`; `recv::request`; `ServerStats { send_errors,
+/// replied, .. }`.
+///
+/// Catches: cuts_oversized_replies
 #[test]
 #[ignore = "exercise 7.2: delete this line to start"]
-fn oversized_send_sends_nothing_at_all() {
+fn a_reply_too_long_for_one_datagram_is_refused_never_cut() {
     todo!("exercise 7.2: write the test")
 }
 // ANCHOR_END: exercise_7_2

@@ -21,9 +21,12 @@ use udp_lab::recv;
 /// The read timeout the tests set: short, so the suite stays fast.
 const READ_TIMEOUT: Duration = Duration::from_millis(200);
 
-/// How early a timed-out read may return: the kernel counts time in clock
-/// ticks (Linux: 1, 4 or 10 ms; Windows: about 15.6 ms) and the first tick
-/// of a wait is only partly waited.
+/// How much shorter than the timeout a timed-out read may measure. Not
+/// for Linux: since 4.8 its timers never fire early (only late, rounded up
+/// to the timer wheel, and scheduling delays only add to the wait). Other
+/// OSes count a socket's timeout in coarser clock ticks (Windows' default
+/// timer resolution is about 15.6 ms) and may wake up to a tick before the
+/// time `Instant` measures.
 const ONE_TICK: Duration = Duration::from_millis(20);
 
 /// A "server" that receives requests and never answers (every reply is
@@ -129,33 +132,48 @@ fn zero_read_timeout_is_rejected_as_invalid_input() {
 // ANCHOR_END: zero_timeout
 
 // ANCHOR: exercise_9_1
-/// Exercise 9.1: a zero write timeout is rejected too.
+/// Exercise 9.1: a retrying client gives up on a silent server with TimedOut, in bounded time.
 ///
-/// Hint: the same as the read timeout, with
-/// `set_write_timeout(Some(Duration::ZERO))`. Uses (imported at the top of this
-/// file unless said): `net::bind_loopback(Family) -> io::Result<UdpSocket>`;
-/// `UdpSocket::set_write_timeout(Option<Duration>) -> io::Result<()>`;
-/// `io::ErrorKind::InvalidInput`.
+/// Hint: `silent_server(Family::V4)` never answers. A `reliable::Client` toward
+/// it with `RetryPolicy { first_timeout: 10 ms, max_timeout: 20 ms, attempts: 3
+/// }`: `request(b"hello")` must fail with `ErrorKind::TimedOut`. Run it in a
+/// thread that sends the result over an `mpsc` channel, and wait with
+/// `recv_timeout(DEFAULT_TIMEOUT)`: a client that waits forever must fail your
+/// test, not hang it. Uses: `udp_lab::lab::reliable::{Client, RetryPolicy}`
+/// (not imported here: add a `use` inside your test); `Client::new(UdpSocket,
+/// server: SocketAddr, RetryPolicy) -> Client`, `client.request(&[u8]) ->
+/// io::Result<Answer>`; `RetryPolicy { first_timeout, max_timeout, attempts:
+/// u32 }`; `silent_server(Family) -> (UdpSocket, SocketAddr)` (in this file);
+/// `net::bind_loopback`; `thread::spawn`, `mpsc::channel()`,
+/// `Receiver::recv_timeout(Duration)` (imported).
+///
+/// Catches: clients_wait_forever, timeout_is_an_answer
 #[test]
 #[ignore = "exercise 9.1: delete this line to start"]
-fn zero_write_timeout_is_rejected_too() {
+fn a_retrying_client_gives_up_on_a_silent_server_in_bounded_time() {
     todo!("exercise 9.1: write the test")
 }
 // ANCHOR_END: exercise_9_1
 
 // ANCHOR: exercise_9_2
-/// Exercise 9.2: a socket still receives after a timed-out read.
+/// Exercise 9.2: a pinger to a silent server counts every ping lost, and returns.
 ///
-/// Hint: let one read time out (nothing was sent yet), then send a datagram to
-/// the same socket and receive it with `recv::recv_datagram`. Uses (imported at
-/// the top of this file unless said): `net::bind_loopback(Family) ->
-/// io::Result<UdpSocket>`; `set_read_timeout(Some(Duration))`;
-/// `recv::is_timeout(&io::Error) -> bool`; `recv::recv_datagram(&UdpSocket,
-/// what: &str) -> io::Result<Datagram>` (`.payload: Vec<u8>`, `.from`,
-/// `.text()`).
+/// Hint: `reliable::ping(&sock, addr, &PingSettings { count: 3, timeout: 20 ms,
+/// interval: 20 ms }, |_| {})` toward `silent_server(Family::V4)`. Each ping's
+/// wait is bounded by its timeout, so the whole run ends; run it in a thread
+/// and wait for its report with `recv_timeout(DEFAULT_TIMEOUT)`. The report:
+/// `sent()` is 3, `received()` is 0, `loss_percent()` is 100. Uses:
+/// `udp_lab::lab::reliable::{self, PingSettings}` (not imported here: add a
+/// `use` inside your test); `reliable::ping(&UdpSocket, target: SocketAddr,
+/// &PingSettings, on_result: impl FnMut(&PingResult)) ->
+/// io::Result<PingReport>` (`.sent()`, `.received()`, `.loss_percent() ->
+/// f64`); `silent_server(Family) -> (UdpSocket, SocketAddr)` (in this file);
+/// `net::bind_loopback`; `thread::spawn`, `mpsc::channel()`.
+///
+/// Catches: clients_wait_forever, timeout_is_an_answer, ping_miscounts_loss
 #[test]
 #[ignore = "exercise 9.2: delete this line to start"]
-fn socket_still_receives_after_a_timed_out_read() {
+fn a_pinger_to_a_silent_server_counts_every_ping_lost() {
     todo!("exercise 9.2: write the test")
 }
 // ANCHOR_END: exercise_9_2

@@ -61,11 +61,14 @@ fn connected_socket_hears_that_nothing_listens_as_connection_refused(#[case] fam
         "the send itself succeeds, as on any UDP socket: {sent:?}"
     );
     let err = heard.expect_err("the recv must not return data: nobody is there to send any");
-    assert_eq!(
-        err.kind(),
-        refused_kind(),
+    // Windows: our closed port is a socket connected to itself, which may
+    // discard the datagram without any ICMP; then the recv only times out.
+    let windows_silence = cfg!(windows) && recv::is_timeout(&err);
+    assert!(
+        err.kind() == refused_kind() || windows_silence,
         "the kernel answered the datagram with ICMP port unreachable; a connected socket knows its peer, \
-         so the kernel matches the ICMP to it and the next call reports it: {err}"
+         so the kernel matches the ICMP to it and the next call reports it ({:?}): {err}",
+        refused_kind()
     );
 }
 // ANCHOR_END: connected_refused
@@ -80,7 +83,7 @@ fn refusal_fails_the_next_send_too_not_only_a_recv(#[case] family: Family) {
         return;
     }
     if !cfg!(target_os = "linux") {
-        return println!("skipped: asserted on Linux only, so this test proves nothing here");
+        return net::skip_even_under_ci("asserted on Linux only");
     }
     let (client, nobody) = (bound(family), closed_port(family));
     client.connect(nobody.addr()).expect("connect");
@@ -115,11 +118,13 @@ fn unconnected_socket_is_not_told_that_nothing_listens(#[case] family: Family) {
 
     assert!(matches!(sent, Ok(7)), "send_to succeeds: {sent:?}");
     if cfg!(windows) {
-        let err = heard.expect_err("Windows reports the ICMP error even to an unconnected socket");
-        assert_eq!(
-            err.kind(),
-            ErrorKind::ConnectionReset,
-            "WSAECONNRESET on recvfrom: {err}"
+        // Windows may report the ICMP error even to an unconnected socket
+        // (WSAECONNRESET), or hear nothing when our closed port (a socket
+        // connected to itself) discarded the datagram without an ICMP.
+        let reset = matches!(&heard, Err(e) if e.kind() == ErrorKind::ConnectionReset);
+        assert!(
+            reset || matches!(heard, Ok(None)),
+            "WSAECONNRESET on recvfrom, or silence: {heard:?}"
         );
     } else {
         let heard = heard
@@ -267,7 +272,10 @@ fn send_to_another_address_on_a_connected_socket_depends_on_the_os() {
     if cfg!(any(
         target_os = "macos",
         target_os = "ios",
-        target_os = "freebsd"
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly"
     )) {
         let err = sent.expect_err("BSD kernels refuse a destination on a connected UDP socket");
         assert_eq!(err.raw_os_error(), Some(libc::EISCONN), "EISCONN: {err}");
@@ -291,51 +299,54 @@ fn send_to_another_address_on_a_connected_socket_depends_on_the_os() {
 // Exercises
 
 // ANCHOR: exercise_10_1
-/// Exercise 10.1: the refusal is reported once, then the socket sends again.
+/// Exercise 10.1: a retrying client takes no reply from a stranger.
 ///
-/// Hint: keep `closed_port(Family::V4)` in a variable, connect to its `addr()`,
-/// `send` once, `recv` to collect the refusal; then a second `send` returns
-/// `Ok`: the error was reported once and cleared (a new ICMP will come back for
-/// the new datagram). Uses (imported at the top of this file unless said):
-/// `bound(Family) -> UdpSocket`, `closed_port(Family) -> net::ClosedPort`
-/// (`.addr()`), `refused_kind() -> ErrorKind` (all in this file);
-/// `UdpSocket::connect`, `send`, `recv`.
+/// Hint: an unconnected socket hears anyone; the lab's retrying client filters
+/// by source as a connected socket would. Play the server yourself: a plain
+/// socket (`bound(Family::V4)`). Start `client.request(b"hello")` in a thread;
+/// receive the request on your server socket (`recv::recv_datagram`: it is `"1
+/// hello"`, the client numbers its requests, and `.from` is the client). Then a
+/// stranger socket sends `"1 FAKE"` to the client, and only after it your
+/// server sends `"1 REAL"`. The answer the thread returns must be `REAL`, and
+/// `client.stats().strangers` 1. Uses: `udp_lab::lab::reliable::{Client,
+/// RetryPolicy}` (not imported here: add a `use` inside your test);
+/// `Client::new(UdpSocket, server: SocketAddr, RetryPolicy::default()) ->
+/// Client`, `client.request(&[u8]) -> io::Result<Answer>` (`.payload:
+/// Vec<u8>`), `client.stats().strangers: u64`; `bound(Family) -> UdpSocket` (in
+/// this file); `recv::recv_datagram(&UdpSocket, what: &str) ->
+/// io::Result<Datagram>` (`.from`); `std::thread::spawn` and its
+/// `JoinHandle::join()` (write the full path).
+///
+/// Catches: accepts_reply_from_any_address
 #[test]
 #[ignore = "exercise 10.1: delete this line to start"]
-fn refusal_is_reported_once_then_the_socket_sends_again() {
+fn a_retrying_client_takes_no_reply_from_a_stranger() {
     todo!("exercise 10.1: write the test")
 }
 // ANCHOR_END: exercise_10_1
 
 // ANCHOR: exercise_10_2
-/// Exercise 10.2: connecting again switches which peer is heard.
+/// Exercise 10.2: the relay forwards to its client only what the server sent.
 ///
-/// Hint: connect the client to `first`, then call `connect` again with
-/// `second`; a datagram from `first` is now filtered out and one from `second`
-/// is received. A UDP "connection" is only a filter and a default destination:
-/// it can be changed at any time. Uses (imported at the top of this file unless
-/// said): `bound(Family) -> UdpSocket` (in this file); `UdpSocket::connect`;
-/// `recv::recv_datagram(&UdpSocket, what: &str) -> io::Result<Datagram>`
-/// (`.payload: Vec<u8>`, `.from`, `.text()`); `recv::recv_within(&UdpSocket,
-/// SILENCE)`.
+/// Hint: the relay gives each client its own socket toward the server,
+/// connected to it: the kernel then delivers that socket only the server's
+/// datagrams. Play the server with a plain socket (`bound(Family::V4)`), start
+/// `relay::spawn(Family::V4.any_port(), server_addr, Links::default())` (no
+/// impairment), and send `b"hello"` from a client to the relay. Your server
+/// receives it from the relay's socket (`.from`). Now a stranger sends
+/// `b"injected"` to that socket, and only then your server sends `b"real"` to
+/// it. The client must receive `real`, and then nothing more within `SILENCE`.
+/// Uses: `udp_lab::lab::relay::{self, Links}` (not imported here: add a `use`
+/// inside your test); `relay::spawn(listen: SocketAddr, server: SocketAddr,
+/// Links) -> io::Result<RelayHandle>` (`.local_addr()`); `bound(Family) ->
+/// UdpSocket` (in this file); `recv::recv_datagram(&UdpSocket, what: &str) ->
+/// io::Result<Datagram>` (`.payload`, `.from`); `recv::recv_within(&UdpSocket,
+/// SILENCE) -> io::Result<Option<Datagram>>`.
+///
+/// Catches: relay_hears_strangers
 #[test]
 #[ignore = "exercise 10.2: delete this line to start"]
-fn connecting_again_switches_which_peer_is_heard() {
+fn the_relay_forwards_to_its_client_only_what_the_server_sent() {
     todo!("exercise 10.2: write the test")
 }
 // ANCHOR_END: exercise_10_2
-
-// ANCHOR: exercise_10_3
-/// Exercise 10.3: peer_addr names the peer only after connect.
-///
-/// Hint: `peer_addr()` on a fresh socket fails with `ErrorKind::NotConnected`;
-/// after `connect(addr)` it returns `addr`. Uses (imported at the top of this
-/// file unless said): `bound(Family) -> UdpSocket` (in this file);
-/// `UdpSocket::peer_addr() -> io::Result<SocketAddr>`;
-/// `ErrorKind::NotConnected`.
-#[test]
-#[ignore = "exercise 10.3: delete this line to start"]
-fn peer_addr_names_the_peer_only_after_connect() {
-    todo!("exercise 10.3: write the test")
-}
-// ANCHOR_END: exercise_10_3

@@ -465,6 +465,8 @@ fn pinger_works_against_the_articles_echo_server() {
 /// `transfer(Family, Links, &dyn Integrity, |sock, peer| ...)`, `stream(len)`,
 /// `fast_retry()` (in this file); `reliable::send_stream(&UdpSocket, peer,
 /// &[u8], &StopAndWait, &dyn Integrity)`; `Links::both(Impairments)`.
+///
+/// Catches: delivers_duplicates
 #[test]
 #[ignore = "exercise 12.1: delete this line to start"]
 fn a_checksum_lets_stop_and_wait_survive_corruption() {
@@ -486,6 +488,8 @@ fn a_checksum_lets_stop_and_wait_survive_corruption() {
 /// `transfer(Family, Links, &dyn Integrity, |sock, peer| ...)`, `lossy(seed) ->
 /// Impairments`, `stream(len)` (in this file); `recv::is_timeout(&io::Error) ->
 /// bool`.
+///
+/// Catches: delivers_duplicates
 #[test]
 #[ignore = "exercise 12.2: delete this line to start"]
 fn a_go_back_n_sender_delivers_the_stream_intact() {
@@ -506,9 +510,41 @@ fn a_go_back_n_sender_delivers_the_stream_intact() {
 /// `client.request(&[u8]) -> io::Result<..>`, `client.stats().sent`;
 /// `recv::recv_datagram(&UdpSocket, what: &str) -> io::Result<Datagram>`
 /// (`.payload: Vec<u8>`, `.from`, `.text()`).
+///
+/// Catches: timeout_is_an_answer
 #[test]
 #[ignore = "exercise 12.3: delete this line to start"]
 fn an_unanswered_request_gives_up_after_exactly_its_attempts() {
     todo!("exercise 12.3: write the test")
 }
 // ANCHOR_END: exercise_12_3
+
+// ANCHOR: exercise_12_4
+/// Exercise 12.4: the pinger counts exactly the pings the relay dropped, despite duplicated echoes.
+///
+/// Hint: Kurose & Ross's UDP pinger, proven against a seeded bad network. An
+/// upper-casing echo server (a ping is `"PING <seq> <time>"`, already
+/// upper-case, so its echo is byte for byte the ping), and a relay in front of
+/// it with `Links { to_server: Impairments::seeded(7).loss(0.3), to_client:
+/// Impairments::seeded(8).duplicate(0.5) }`. Ping the relay 20 times (`timeout`
+/// 200 ms, `interval` 5 ms), then `shutdown()` the relay for its counters: the
+/// pings lost (`sent() - received()`) are exactly `to_server.dropped`, and
+/// `loss_percent()` is that share of 20. A duplicated echo of one ping arrives
+/// while the next one waits: only the echo of *this* ping (same sequence
+/// number) may count. Uses (imported at the top of this file unless said):
+/// `server::spawn(SocketAddr, Reply::Upper)`; `relay::spawn(listen, server,
+/// Links) -> io::Result<RelayHandle>` (`.local_addr()`, `.shutdown() ->
+/// RelayStats`); `Links { to_server, to_client }`;
+/// `Impairments::seeded(u64).loss(f64)`, `.duplicate(f64)`;
+/// `reliable::ping(&UdpSocket, target, &PingSettings, |_| {}) ->
+/// io::Result<PingReport>` (`.sent()`, `.received()`, `.loss_percent()`);
+/// `PingSettings { count, timeout, interval }`; `stats.to_server.dropped: u64`;
+/// `net::bind_loopback`.
+///
+/// Catches: ping_takes_any_echo, ping_miscounts_loss
+#[test]
+#[ignore = "exercise 12.4: delete this line to start"]
+fn pinger_counts_exactly_the_pings_the_relay_dropped() {
+    todo!("exercise 12.4: write the test")
+}
+// ANCHOR_END: exercise_12_4

@@ -1,8 +1,10 @@
 //! `udp-lab exercises` as a student and a grader use it, run as a separate
 //! process on temporary copies of this checkout: `check` exits 0 only on a
-//! solved exercise, `list` counts what is done, `watch` checks again after
-//! a save, `grade --json` reports every exercise and cannot be fooled by
-//! code outside the exercise regions.
+//! solved exercise whose test catches every planted bug it lists (and says
+//! which a weak test missed), `list` counts what is done, `watch` checks
+//! again after a save, `grade --json` reports every exercise with the bugs
+//! caught and missed, and cannot be fooled by code outside the exercise
+//! regions.
 //!
 //! The copies build in one shared folder (`target/udp-lab-copies`): the
 //! first test to build pays for the dependencies, the others only compile
@@ -189,6 +191,63 @@ fn check_exits_0_on_an_exercise_solved_with_its_reference_solution() {
     );
 }
 
+/// Writes `code` as the student's region `exercise_2_1` in `tree`.
+fn answer_2_1(tree: &Path, code: &str) {
+    let path = tree.join(format!("tests/{CHAPTER}.rs"));
+    let source = fs::read_to_string(&path).expect("the chapter's test file");
+    let theirs = format!("// ANCHOR: exercise_2_1\n{code}\n// ANCHOR_END: exercise_2_1\n");
+    let answered =
+        book::splice_exercise(&source, &theirs, "exercise_2_1").expect("both have the region");
+    fs::write(&path, answered).expect("write the student's chapter");
+}
+
+/// A weak answer to 2.1: it passes on the real server, and it would notice
+/// a server that stops on an empty request, but not one that never answers it.
+const WEAK_2_1: &str = r#"#[test]
+fn echo_server_answers_two_empty_requests_then_still_serves() {
+    let echo = server::spawn(Family::V4.any_port(), Reply::Upper).expect("start the echo server");
+    let client = net::bind_loopback(Family::V4).expect("bind the client");
+    client.send_to(b"", echo.local_addr()).expect("send an empty request");
+    let _ = recv::recv_within(&client, SILENCE); // takes a reply or none: too lenient
+    let reply = recv::request(&client, echo.local_addr(), b"still there", "the reply").expect("a reply");
+    assert_eq!(reply.text(), "STILL THERE");
+}"#;
+
+#[test]
+#[file_serial(udp_lab_copies)]
+fn check_says_which_planted_bugs_a_sharp_test_and_a_weak_test_catch() {
+    let copy = copy_of_checkout();
+    solve(copy.path(), "exercise_2_1");
+    let sharp = run_in(copy.path(), &["check", "2.1"]);
+    assert!(
+        sharp.status.code() == Some(0)
+            && stdout_of(&sharp).contains("your test caught 2 of 2 planted bugs"),
+        "the reference solution passes and catches both planted bugs of 2.1, so check exits 0 \
+         and says so; got {:?}\nstdout: {}\nstderr: {}",
+        sharp.status,
+        stdout_of(&sharp),
+        stderr_of(&sharp)
+    );
+
+    answer_2_1(copy.path(), WEAK_2_1);
+    let weak = run_in(copy.path(), &["check", "2.1"]);
+    let stderr = stderr_of(&weak);
+    assert_eq!(
+        weak.status.code(),
+        Some(1),
+        "a test that passes on the real server but misses a planted bug is not done: exit 1; \
+         got {:?}, stdout: {}, stderr: {stderr}",
+        weak.status,
+        stdout_of(&weak)
+    );
+    assert!(
+        stderr.contains("your test caught 1 of 2 planted bugs")
+            && stderr.contains("it still passes when")
+            && stderr.contains("(ignores_empty_request)"),
+        "check names the bug the weak test missed and what that bug does; got: {stderr}"
+    );
+}
+
 #[test]
 #[file_serial(udp_lab_copies)]
 fn list_shows_1_of_32_done_after_one_reference_solution_is_spliced_in() {
@@ -262,9 +321,17 @@ fn grade_json_reports_every_exercise_with_its_state_and_the_totals() {
             &"passing".into(),
             &true.into(),
             &serde_json::Value::Null,
-            &"two_empty_datagrams_are_two_receives".into()
+            &"echo_server_answers_two_empty_requests_then_still_serves".into()
         ),
         "2.1 was solved with its reference solution: passing, done, no reason; got {solved}"
+    );
+    assert_eq!(
+        (&solved["bugs_caught"], &solved["bugs_missed"]),
+        (
+            &serde_json::json!(["ignores_empty_request", "stops_on_empty_request"]),
+            &serde_json::json!([])
+        ),
+        "the reference solution catches both planted bugs 2.1 lists; got {solved}"
     );
     let untouched = entry(&report, "2.2");
     assert_eq!(
@@ -286,8 +353,20 @@ fn grade_takes_only_the_exercise_regions_so_code_added_elsewhere_cannot_make_a_t
     let student = copy_of_checkout();
     let path = student.path().join(format!("tests/{CHAPTER}.rs"));
     let source = fs::read_to_string(&path).expect("the chapter's test file");
-    let cheat = "const ALWAYS: bool = true;\n\n// ANCHOR: exercise_2_1";
-    let body = "#[test]\nfn two_empty_datagrams_are_two_receives() {\n    assert!(ALWAYS);\n}\n// ANCHOR_END: exercise_2_1";
+    // The reference solution, moved into a helper outside the region: sharp
+    // (it catches the planted bugs) but it exists only in the student's tree.
+    let solutions = fs::read_to_string(checkout().join(format!("tests/solutions/{CHAPTER}.rs")))
+        .expect("the reference solutions");
+    let helper = book::region(&solutions, "exercise_2_1")
+        .expect("the solution region")
+        .replace("#[test]\n", "")
+        .replace(
+            "fn echo_server_answers_two_empty_requests_then_still_serves()",
+            "fn helper_outside_the_region()",
+        );
+    let cheat = format!("{helper}\n\n// ANCHOR: exercise_2_1");
+    let body = "#[test]\nfn echo_server_answers_two_empty_requests_then_still_serves() {\n    \
+                helper_outside_the_region();\n}\n// ANCHOR_END: exercise_2_1";
     let region = book::region(&source, "exercise_2_1").expect("the region");
     let header: Vec<&str> = region
         .lines()
@@ -312,7 +391,8 @@ fn grade_takes_only_the_exercise_regions_so_code_added_elsewhere_cannot_make_a_t
     assert_eq!(
         local.status.code(),
         Some(0),
-        "in the student's own tree the added constant makes 2.1 pass (the cheat works there); got {:?}: {}",
+        "in the student's own tree the helper added outside the region makes 2.1 pass (the cheat \
+         works there); got {:?}: {}",
         local.status,
         stderr_of(&local)
     );
@@ -321,7 +401,7 @@ fn grade_takes_only_the_exercise_regions_so_code_added_elsewhere_cannot_make_a_t
     let graded = entry(&report, "2.1");
     assert_eq!(
         &graded["state"], "failing",
-        "the student's 2.1 leans on a constant they added outside the region; in the pristine tree it \
+        "the student's 2.1 leans on a helper they added outside the region; in the pristine tree it \
          does not compile, so it must be failing; got {graded}"
     );
 }

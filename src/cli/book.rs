@@ -14,19 +14,19 @@
 //!
 //! An exercise is the region `exercise_N_M` of a chapter's test file. It
 //! opens with `///` lines the student keeps (its id and title, its hint, and
-//! optionally the planted bugs its test must catch), then the code the
+//! the planted bugs its test must catch), then the code the
 //! student replaces:
 //!
 //! ```text
 //! // ANCHOR: exercise_2_1
-//! /// Exercise 2.1: two empty datagrams are two receives.
+//! /// Exercise 2.1: the echo server answers two empty requests with two empty replies, then still serves.
 //! ///
-//! /// Hint: send `b""` twice, then receive twice with `recv::recv_datagram`.
+//! /// Hint: send `b""` twice with `recv::request`, then `b"still there"`.
 //! ///
-//! /// Catches: merged_empty_datagrams, dropped_empty_datagram
+//! /// Catches: ignores_empty_request, stops_on_empty_request
 //! #[test]
 //! #[ignore = "exercise 2.1: delete this line to start"]
-//! fn two_empty_datagrams_are_two_receives() {
+//! fn echo_server_answers_two_empty_requests_then_still_serves() {
 //!     todo!("exercise 2.1: write the test")
 //! }
 //! // ANCHOR_END: exercise_2_1

@@ -191,7 +191,7 @@ fn row(seen: &Overflow) -> String {
 
 /// A few closing lines: what the columns mean, and why a counter may be missing.
 fn explain(rows: &[Overflow]) {
-    say("effective: SO_RCVBUF as the OS reports it (Linux doubles the request and clamps it);");
+    say("effective: SO_RCVBUF as the OS reports it (Linux clamps the request to rmem_max, then doubles it);");
     say("RcvbufErrors+: the kernel's count of receive-buffer drops during the blast (all programs' drops);");
     say("B per kept: buffer bytes each kept datagram used up, far more than its payload.");
     if let Some(Err(why)) = rows.first().map(|r| &r.rcvbuf_errors) {

@@ -3,6 +3,7 @@
 //! `handout` makes a student edition of chosen chapters.
 
 pub mod handout;
+pub mod planted_proof;
 pub mod verify;
 
 use std::path::PathBuf;

@@ -8,6 +8,7 @@
 //! [`book`](super::book)); its reference solution is the same region in
 //! `tests/solutions/chNN_slug.rs` (see `docs/contributing.md`).
 
+pub mod bugs;
 pub mod check;
 pub mod grade;
 pub mod runner;

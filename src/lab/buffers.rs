@@ -25,6 +25,7 @@
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
 
+use crate::lab::planted::{self, Bug};
 use crate::net::{self, context, Family, SILENCE};
 use crate::recv::{is_timeout, MAX_DATAGRAM};
 use crate::tune::{self, Tuning};
@@ -72,6 +73,9 @@ pub struct Overflow {
 impl Overflow {
     /// Datagrams sent but not kept.
     pub fn lost(&self) -> usize {
+        if planted::active(Bug::LostBlamesTheSender) {
+            return self.send_errors;
+        }
         self.sent.saturating_sub(self.kept)
     }
 

@@ -25,6 +25,7 @@ use std::io;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::time::Duration;
 
+use crate::lab::planted::{self, Bug};
 use crate::net::{context, Family};
 
 /// The running kernel's version as (major, minor), from `uname -r`
@@ -117,7 +118,11 @@ pub fn socket_row(local: SocketAddr) -> io::Result<SocketRow> {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn drops(sock: &UdpSocket) -> io::Result<u64> {
-    Ok(socket_row(sock.local_addr()?)?.drops)
+    let row = socket_row(sock.local_addr()?)?;
+    if planted::active(Bug::DropsReadFromTheSender) {
+        return Ok(0); // what the sender's row shows on loopback (exercises only)
+    }
+    Ok(row.drops)
 }
 
 /// The bytes of receive buffer `sock`'s queued datagrams are charged right
@@ -304,7 +309,15 @@ pub fn wait_for_error(sock: &UdpSocket, wait: Duration) -> io::Result<()> {
 pub fn next_queued_error(sock: &UdpSocket, wait: Duration) -> io::Result<Option<QueuedError>> {
     #[cfg(target_os = "linux")]
     {
-        linux::next_queued_error(sock, wait)
+        let queued = linux::next_queued_error(sock, wait)?;
+        if crate::lab::planted::active(crate::lab::planted::Bug::RecverrWrongDestination) {
+            let own = sock.local_addr()?;
+            return Ok(queued.map(|q| QueuedError {
+                destination: own,
+                ..q
+            }));
+        }
+        Ok(queued)
     }
     #[cfg(not(target_os = "linux"))]
     {

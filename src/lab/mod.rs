@@ -11,6 +11,7 @@
 //! | [`reliable`] | reliability on top of UDP: retries with backoff, stop-and-wait, a pinger | 12 |
 //! | [`load`] | the load generator: lock-step clients that check every reply, rates and latency percentiles | 13 |
 //! | [`stop`] | the one way every serving thread above is stopped: a flag, a wake-up datagram, a join | |
+//! | [`planted`] | the catalogue of planted bugs: mistakes the lab makes on purpose (feature `planted-bugs`, env `UDP_LAB_PLANTED_BUG`), so a test can be shown to catch them | 01-13 |
 //! | [`kernel`] | what the kernel knows and the socket is not told (Linux): one socket's drops and queue in `/proc/net/udp`, the namespace's counters in `/proc/net/snmp`, ICMP errors through `IP_RECVERR`, the kernel's version | 01, 02, 04, 07, 08, 10 |
 //!
 //! Dependencies point one way: the `udp-lab` command line uses the lab, the
@@ -19,6 +20,7 @@
 pub mod buffers;
 pub mod kernel;
 pub mod load;
+pub mod planted;
 pub mod relay;
 pub mod reliable;
 pub mod server;

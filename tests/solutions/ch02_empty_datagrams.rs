@@ -1,34 +1,40 @@
 //! Reference solutions for the exercises of chapter 02 (tests/ch02_empty_datagrams.rs).
 //!
-//! Not compiled on its own: `udp-lab exercises --verify` splices each region
-//! over the stub of the same name and proves it passes. Try first, then peek.
+//! Not compiled on its own: `udp-lab dev verify` splices each region over
+//! the stub of the same name and proves it passes on the real library and
+//! fails under every planted bug its exercise lists. Try first, then peek.
 
 // ANCHOR: exercise_2_1
 #[test]
-fn two_empty_datagrams_are_two_receives() {
-    for family in Family::ALL
-        .into_iter()
-        .filter(|f| net::family_available(*f))
-    {
-        let sender = net::bind_loopback(family).expect("bind the sender");
-        let receiver = net::bind_loopback(family).expect("bind the receiver");
-        let to = receiver.local_addr().expect("receiver address");
-
-        sender
-            .send_to(b"", to)
-            .expect("send the first empty datagram");
-        sender
-            .send_to(b"", to)
-            .expect("send the second empty datagram");
-        let first =
-            recv::recv_datagram(&receiver, "the first empty datagram").expect("first receive");
-        let second =
-            recv::recv_datagram(&receiver, "the second empty datagram").expect("second receive");
-
+fn echo_server_answers_two_empty_requests_then_still_serves() {
+    for family in Family::ALL {
+        if !net::family_available(family) {
+            continue;
+        }
+        let echo = server::spawn(family.any_port(), Reply::Upper).expect("start the echo server");
+        let client = net::bind_loopback(family).expect("bind the client");
+        for n in 1..=2 {
+            let reply = recv::request(
+                &client,
+                echo.local_addr(),
+                b"",
+                "the reply to an empty request",
+            )
+            .unwrap_or_else(|e| panic!("{family}: empty request {n} is answered: {e}"));
+            assert!(
+                reply.payload.is_empty(),
+                "{family}: an empty request gets an empty reply; got {:?}",
+                reply.text()
+            );
+        }
+        let after = recv::request(&client, echo.local_addr(), b"still there", "the next reply")
+            .unwrap_or_else(|e| {
+                panic!("{family}: a request after two empty ones is answered: {e}")
+            });
         assert_eq!(
-            (first.payload.len(), second.payload.len()),
-            (0, 0),
-            "{family}: two empty sends are two datagrams, so two receives of 0 bytes each"
+            after.text(),
+            "STILL THERE",
+            "{family}: 0 bytes is a message, not the end of a stream: the server goes on"
         );
     }
 }
@@ -37,22 +43,20 @@ fn two_empty_datagrams_are_two_receives() {
 // ANCHOR: exercise_2_2
 #[test]
 fn empty_datagram_through_the_threaded_server_gets_thread_1_brackets() {
-    for family in Family::ALL
-        .into_iter()
-        .filter(|f| net::family_available(*f))
-    {
-        let threaded =
+    for family in Family::ALL {
+        if !net::family_available(family) {
+            continue;
+        }
+        let echo =
             server::spawn(family.any_port(), Reply::Threaded).expect("start the threaded server");
         let client = net::bind_loopback(family).expect("bind the client");
-
-        let reply = recv::request(&client, threaded.local_addr(), b"", "the threaded reply")
-            .expect("the threaded server answers an empty request");
-
+        let reply = recv::request(&client, echo.local_addr(), b"", "the threaded reply")
+            .unwrap_or_else(|e| panic!("{family}: the empty request is answered: {e}"));
         assert_eq!(
             reply.text(),
             "Thread-1 []",
-            "{family}: the first handler thread is Thread-1 and the empty request upper-cased is \
-             empty, so the reply is the name and an empty pair of brackets"
+            "{family}: the first handler thread answers the empty request with its name and \
+             empty brackets"
         );
     }
 }

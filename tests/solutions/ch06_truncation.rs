@@ -1,73 +1,59 @@
 //! Reference solutions for the exercises of chapter 06 (tests/ch06_truncation.rs).
 //!
-//! Not compiled on its own: `udp-lab exercises --verify` splices each region
-//! over the stub of the same name and proves it passes. Try first, then peek.
+//! Not compiled on its own: `udp-lab dev verify` splices each region over
+//! the stub of the same name and proves it passes on the real library and
+//! fails under every planted bug its exercise lists. Try first, then peek.
 
 // ANCHOR: exercise_6_1
-/// Hint: socket2's `SockRef::from(&sock).recv_from_vectored(&mut [MaybeUninitSlice::new(&mut buf)])`
-/// returns `RecvFlags`; `is_truncated()` is the kernel's `MSG_TRUNC` output flag.
-/// Send 2000 bytes then 1000 bytes, read both into 1024-byte buffers.
 #[test]
-fn vectored_receive_flags_a_truncated_datagram() {
-    let (receiver, sender, to) = pair(Family::V4);
-    sender
-        .send_to(&numbered_bytes(LONG), to)
+fn echo_reply_to_a_long_request_is_whole_and_flagged_truncated_in_a_short_buffer() {
+    use udp_lab::lab::server::{self, Reply};
+
+    let echo = server::spawn(Family::V4.any_port(), Reply::Upper).expect("start the echo server");
+    let client = net::bind_loopback(Family::V4).expect("bind the client");
+    client
+        .send_to(&[b'a'; LONG], echo.local_addr())
         .expect("send 2000 bytes");
-    sender
-        .send_to(&numbered_bytes(1000), to)
-        .expect("send 1000 bytes");
 
-    let sock = SockRef::from(&receiver);
-    let mut seen = Vec::new();
-    for _ in 0..2 {
-        let mut buf = [MaybeUninit::<u8>::uninit(); ARTICLE_BUFFER];
-        let (n, flags, _) = sock
-            .recv_from_vectored(&mut [socket2::MaybeUninitSlice::new(&mut buf)])
-            .expect("both datagrams are queued");
-        seen.push((n, flags.is_truncated()));
-    }
-
+    let (whole, _) = client
+        .peek_from(&mut [0u8; 4096])
+        .expect("peek at the reply");
     assert_eq!(
-        seen,
-        [(ARTICLE_BUFFER, true), (1000, false)],
-        "the 2000-byte datagram is cut to 1024 and flagged; the 1000-byte one fits and is not"
+        whole, LONG,
+        "the server read the whole request and answered all of it, in one datagram"
+    );
+
+    let mut buf = [MaybeUninit::<u8>::uninit(); 1024];
+    let (n, flags, _) = SockRef::from(&client)
+        .recv_from_vectored(&mut [socket2::MaybeUninitSlice::new(&mut buf)])
+        .expect("receive into 1024 bytes");
+    assert!(
+        n == 1024 && flags.is_truncated(),
+        "a 2000-byte reply read into 1024 bytes: 1024 bytes and MSG_TRUNC; got {n} bytes, \
+         truncated: {}",
+        flags.is_truncated()
     );
 }
 // ANCHOR_END: exercise_6_1
 
 // ANCHOR: exercise_6_2
-/// Hint: send two datagrams, receive the first into an empty buffer
-/// (`recv_from(&mut [])`), then receive normally: what comes is the second.
-/// Unix returns `Ok((0, _))`; Windows reports `WSAEMSGSIZE` (use `cfg!(windows)`).
 #[test]
-fn read_into_empty_buffer_consumes_a_whole_datagram() {
-    let (receiver, sender, to) = pair(Family::V4);
-    sender
-        .send_to(b"first", to)
-        .expect("send the first datagram");
-    sender
-        .send_to(b"second", to)
-        .expect("send the second datagram");
+fn echo_reply_to_a_short_request_after_a_long_one_has_no_stale_tail() {
+    use udp_lab::lab::server::{self, Reply};
 
-    let empty = receiver.recv_from(&mut []);
-    if cfg!(windows) {
-        assert!(
-            empty.is_err_and(|e| limits::is_message_too_long(&e)),
-            "Windows: WSAEMSGSIZE"
-        );
-    } else {
-        let (n, _) = empty.expect("Unix: an empty read succeeds");
-        assert_eq!(
-            n, 0,
-            "nothing fits in an empty buffer, so 0 bytes are copied"
-        );
-    }
-    let next = recv::recv_datagram(&receiver, "the second datagram").expect("it arrives");
+    let echo = server::spawn(Family::V4.any_port(), Reply::Upper).expect("start the echo server");
+    let client = net::bind_loopback(Family::V4).expect("bind the client");
+    recv::request(&client, echo.local_addr(), &[b'x'; 100], "the long reply")
+        .expect("the long request is answered");
+
+    let reply = recv::request(&client, echo.local_addr(), b"ok", "the short reply")
+        .expect("the short request is answered");
 
     assert_eq!(
-        next.text(),
-        "second",
-        "the empty read took the whole first datagram off the queue"
+        reply.text(),
+        "OK",
+        "only the first n bytes of a reused buffer are the new datagram; got {} bytes",
+        reply.payload.len()
     );
 }
 // ANCHOR_END: exercise_6_2

@@ -1,58 +1,69 @@
 //! Reference solutions for the exercises of chapter 09 (tests/ch09_timeouts.rs).
 //!
-//! Not compiled on its own: `udp-lab exercises --verify` splices each region
-//! over the stub of the same name and proves it passes. Try first, then peek.
+//! Not compiled on its own: `udp-lab dev verify` splices each region over
+//! the stub of the same name and proves it passes on the real library and
+//! fails under every planted bug its exercise lists. Try first, then peek.
 
 // ANCHOR: exercise_9_1
-/// Hint: the same as the read timeout, with `set_write_timeout(Some(Duration::ZERO))`.
 #[test]
-fn zero_write_timeout_is_rejected_too() {
-    let sock = net::bind_loopback(Family::V4).expect("bind a socket");
+fn a_retrying_client_gives_up_on_a_silent_server_in_bounded_time() {
+    use udp_lab::lab::reliable::{Client, RetryPolicy};
 
-    let err = sock
-        .set_write_timeout(Some(Duration::ZERO))
-        .expect_err("std refuses a zero timeout");
+    let (_silent, addr) = silent_server(Family::V4);
+    let policy = RetryPolicy {
+        first_timeout: Duration::from_millis(10),
+        max_timeout: Duration::from_millis(20),
+        attempts: 3,
+    };
+    let mut client = Client::new(
+        net::bind_loopback(Family::V4).expect("bind the client"),
+        addr,
+        policy,
+    );
+    let (done, outcome) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = done.send(client.request(b"hello").map(|a| a.payload));
+    });
 
-    assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "std says: {err}");
+    let got = outcome.recv_timeout(DEFAULT_TIMEOUT).unwrap_or_else(|_| {
+        panic!(
+            "3 attempts of at most 20 ms end within {DEFAULT_TIMEOUT:?}: the client waited forever"
+        )
+    });
     assert_eq!(
-        sock.write_timeout().expect("read the timeout back"),
-        None,
-        "still no write timeout"
+        got.as_ref().map_err(io::Error::kind),
+        Err(io::ErrorKind::TimedOut),
+        "every attempt unanswered: the request fails with TimedOut, not an empty answer; got {got:?}"
     );
 }
 // ANCHOR_END: exercise_9_1
 
 // ANCHOR: exercise_9_2
-/// Hint: let one read time out (nothing was sent yet), then send a datagram to
-/// the same socket and receive it with `recv::recv_datagram`.
 #[test]
-fn socket_still_receives_after_a_timed_out_read() {
-    let receiver = net::bind_loopback(Family::V4).expect("bind the receiver");
-    receiver
-        .set_read_timeout(Some(READ_TIMEOUT))
-        .expect("set a short read timeout");
-    let err = receiver
-        .recv_from(&mut [0u8; 64])
-        .expect_err("nothing was sent yet");
-    assert!(
-        recv::is_timeout(&err),
-        "the first read times out, got {err}"
-    );
+fn a_pinger_to_a_silent_server_counts_every_ping_lost() {
+    use udp_lab::lab::reliable::{self, PingSettings};
 
-    let sender = net::bind_loopback(Family::V4).expect("bind the sender");
-    sender
-        .send_to(b"late", receiver.local_addr().expect("address"))
-        .expect("send after the timeout");
-    receiver
-        .set_read_timeout(Some(DEFAULT_TIMEOUT))
-        .expect("wait long enough now");
-    let got =
-        recv::recv_datagram(&receiver, "the datagram sent after the timeout").expect("it arrives");
+    let (_silent, addr) = silent_server(Family::V4);
+    let sock = net::bind_loopback(Family::V4).expect("bind the pinger");
+    let settings = PingSettings {
+        count: 3,
+        timeout: Duration::from_millis(20),
+        interval: Duration::from_millis(20),
+    };
+    let (done, outcome) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = done.send(reliable::ping(&sock, addr, &settings, |_| {}));
+    });
 
+    let report = outcome
+        .recv_timeout(DEFAULT_TIMEOUT)
+        .unwrap_or_else(|_| panic!("3 pings of 20 ms end within {DEFAULT_TIMEOUT:?}: it hung"))
+        .expect("the pings are sent");
     assert_eq!(
-        got.text(),
-        "late",
-        "a timeout is not an error state: the socket works as before"
+        (report.sent(), report.received()),
+        (3, 0),
+        "a silent server answers no ping: 3 sent, 0 received; got {report:?}"
     );
+    assert_eq!(report.loss_percent(), 100.0, "every ping lost is 100% loss");
 }
 // ANCHOR_END: exercise_9_2

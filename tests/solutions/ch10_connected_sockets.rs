@@ -1,80 +1,83 @@
 //! Reference solutions for the exercises of chapter 10 (tests/ch10_connected_sockets.rs).
 //!
-//! Not compiled on its own: `udp-lab exercises --verify` splices each region
-//! over the stub of the same name and proves it passes. Try first, then peek.
+//! Not compiled on its own: `udp-lab dev verify` splices each region over
+//! the stub of the same name and proves it passes on the real library and
+//! fails under every planted bug its exercise lists. Try first, then peek.
 
 // ANCHOR: exercise_10_1
 #[test]
-fn refusal_is_reported_once_then_the_socket_sends_again() {
-    let (client, nobody) = (bound(Family::V4), closed_port(Family::V4));
-    client
-        .connect(nobody.addr())
-        .expect("connect to a port where nothing listens");
-    client.send(b"one").expect("the first send succeeds");
+fn a_retrying_client_takes_no_reply_from_a_stranger() {
+    use udp_lab::lab::reliable::{Client, RetryPolicy};
 
-    let err = client
-        .recv(&mut [0u8; 16])
-        .expect_err("the ICMP port unreachable is reported");
-    let again = client.send(b"two");
+    let server = bound(Family::V4);
+    let stranger = bound(Family::V4);
+    let server_addr = server.local_addr().expect("the server's address");
+    let mut client = Client::new(bound(Family::V4), server_addr, RetryPolicy::default());
+    let asking = std::thread::spawn(move || {
+        let answer = client.request(b"hello").map(|a| a.payload);
+        (answer, client.stats().strangers)
+    });
 
-    assert_eq!(err.kind(), refused_kind(), "the refusal, once: {err}");
-    assert!(
-        matches!(again, Ok(3)),
-        "reporting the error cleared it (like reading SO_ERROR): the next send succeeds: {again:?}"
+    let request = recv::recv_datagram(&server, "the client's request").expect("a request");
+    assert_eq!(
+        request.payload, b"1 hello",
+        "the client numbers its requests"
+    );
+    stranger
+        .send_to(b"1 FAKE", request.from)
+        .expect("the stranger sends first");
+    server
+        .send_to(b"1 REAL", request.from)
+        .expect("the server answers");
+
+    let (answer, strangers) = asking.join().expect("the client's thread");
+    assert_eq!(
+        answer.expect("the request is answered"),
+        b"REAL",
+        "the stranger's datagram came first but is not from the server: the client drops it"
+    );
+    assert_eq!(
+        strangers, 1,
+        "the stranger's datagram is counted, not taken"
     );
 }
 // ANCHOR_END: exercise_10_1
 
 // ANCHOR: exercise_10_2
 #[test]
-fn connecting_again_switches_which_peer_is_heard() {
-    let (client, first, second) = (bound(Family::V4), bound(Family::V4), bound(Family::V4));
-    let client_addr = client.local_addr().expect("client address");
-    let second_addr = second.local_addr().expect("second address");
-    client
-        .connect(first.local_addr().expect("first address"))
-        .expect("connect to the first peer");
-    client
-        .connect(second_addr)
-        .expect("connect again, to the second peer");
+fn the_relay_forwards_to_its_client_only_what_the_server_sent() {
+    use udp_lab::lab::relay::{self, Links};
 
-    first
-        .send_to(b"from first", client_addr)
-        .expect("the first peer sends");
-    second
-        .send_to(b"from second", client_addr)
-        .expect("the second peer sends");
-    let got = recv::recv_datagram(&client, "a datagram from the current peer")
-        .expect("the second is heard");
+    let server = bound(Family::V4);
+    let relay = relay::spawn(
+        Family::V4.any_port(),
+        server.local_addr().expect("the server's address"),
+        Links::default(),
+    )
+    .expect("start the relay");
+    let (client, stranger) = (bound(Family::V4), bound(Family::V4));
+    client
+        .send_to(b"hello", relay.local_addr())
+        .expect("send to the relay");
+    let request = recv::recv_datagram(&server, "the relayed request").expect("it is relayed");
 
+    stranger
+        .send_to(b"injected", request.from)
+        .expect("the stranger sends to the relay's socket");
+    server
+        .send_to(b"real", request.from)
+        .expect("the server answers");
+
+    let got = recv::recv_datagram(&client, "the relayed reply").expect("a reply");
     assert_eq!(
-        (got.text().as_str(), got.from),
-        ("from second", second_addr),
-        "the second connect replaced the peer: the old peer's datagram was filtered out"
+        got.payload, b"real",
+        "the relay's socket is connected to the server: the stranger's datagram never reaches it"
+    );
+    let more = recv::recv_within(&client, SILENCE).expect("listen for more");
+    assert!(
+        more.is_none(),
+        "nothing but the server's reply is forwarded; got {:?}",
+        more.map(|d| d.text())
     );
 }
 // ANCHOR_END: exercise_10_2
-
-// ANCHOR: exercise_10_3
-#[test]
-fn peer_addr_names_the_peer_only_after_connect() {
-    let (client, peer) = (bound(Family::V4), bound(Family::V4));
-    let peer_addr = peer.local_addr().expect("peer address");
-
-    let before = client
-        .peer_addr()
-        .expect_err("a fresh UDP socket has no peer");
-    client.connect(peer_addr).expect("connect");
-    let after = client.peer_addr().expect("a connected socket has a peer");
-
-    assert_eq!(
-        before.kind(),
-        ErrorKind::NotConnected,
-        "getpeername on an unconnected socket: {before}"
-    );
-    assert_eq!(
-        after, peer_addr,
-        "connect recorded the peer; no packet was exchanged to do it"
-    );
-}
-// ANCHOR_END: exercise_10_3

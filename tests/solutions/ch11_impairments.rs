@@ -1,22 +1,38 @@
 //! Reference solutions for the exercises of chapter 11 (tests/ch11_impairments.rs).
 //!
-//! Not compiled on its own: `udp-lab exercises --verify` splices each region
-//! over the stub of the same name and proves it passes. Try first, then peek.
+//! Not compiled on its own: `udp-lab dev verify` splices each region over
+//! the stub of the same name and proves it passes on the real library and
+//! fails under every planted bug its exercise lists. Try first, then peek.
 
 // ANCHOR: exercise_11_1
 #[test]
-fn with_total_loss_nothing_arrives_yet_every_send_succeeds() {
-    // through_relay expects every send_to to succeed: it would panic otherwise.
-    let (delivered, stats) =
-        through_relay(Family::V4, Impairments::seeded(1).loss(1.0), &numbered(10));
+fn two_seeds_lose_different_datagrams_and_every_loss_is_counted() {
+    use std::collections::BTreeSet;
 
-    assert!(
-        delivered.is_empty(),
-        "loss 1.0 drops everything: {delivered:?}"
-    );
-    assert_eq!(
-        stats.to_server.dropped, 10,
-        "all ten were read by the relay and dropped: {stats:?}"
+    let inputs = numbered(40);
+    let lost_with = |seed: u64| -> BTreeSet<Vec<u8>> {
+        let (delivered, stats) =
+            through_relay(Family::V4, Impairments::seeded(seed).loss(0.3), &inputs);
+        assert_eq!(
+            delivered.len() as u64 + stats.to_server.dropped,
+            40,
+            "seed {seed}: every datagram either arrived or was counted as dropped: {stats:?}"
+        );
+        assert!(
+            delivered.iter().all(|d| inputs.contains(d)),
+            "seed {seed}: loss invents nothing"
+        );
+        inputs
+            .iter()
+            .filter(|sent| !delivered.contains(sent))
+            .cloned()
+            .collect()
+    };
+
+    let (first, second) = (lost_with(1), lost_with(2));
+    assert_ne!(
+        first, second,
+        "seeds 1 and 2 lose different datagrams: the seed decides which"
     );
 }
 // ANCHOR_END: exercise_11_1

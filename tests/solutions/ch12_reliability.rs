@@ -1,7 +1,8 @@
 //! Reference solutions for the exercises of chapter 12 (tests/ch12_reliability.rs).
 //!
-//! Not compiled on its own: `udp-lab exercises --verify` splices each region
-//! over the stub of the same name and proves it passes. Try first, then peek.
+//! Not compiled on its own: `udp-lab dev verify` splices each region over
+//! the stub of the same name and proves it passes on the real library and
+//! fails under every planted bug its exercise lists. Try first, then peek.
 
 // ANCHOR: exercise_12_1
 /// The Internet checksum (RFC 1071): the one's complement of the one's
@@ -167,3 +168,41 @@ fn an_unanswered_request_gives_up_after_exactly_its_attempts() {
     }
 }
 // ANCHOR_END: exercise_12_3
+
+// ANCHOR: exercise_12_4
+#[test]
+fn pinger_counts_exactly_the_pings_the_relay_dropped() {
+    let echo = server::spawn(Family::V4.any_port(), Reply::Upper).expect("start the echo server");
+    let links = Links {
+        to_server: Impairments::seeded(7).loss(0.3),
+        to_client: Impairments::seeded(8).duplicate(0.5),
+    };
+    let relay =
+        relay::spawn(Family::V4.any_port(), echo.local_addr(), links).expect("start the relay");
+    let sock = net::bind_loopback(Family::V4).expect("bind the pinger");
+    let settings = PingSettings {
+        count: 20,
+        timeout: Duration::from_millis(200),
+        interval: Duration::from_millis(5),
+    };
+
+    let report = reliable::ping(&sock, relay.local_addr(), &settings, |_| {}).expect("ping");
+    let stats = relay.shutdown();
+
+    let lost = report.sent() - report.received();
+    assert!(
+        stats.to_server.dropped > 0,
+        "seed 7 at 30% drops some of 20 pings: {stats:?}"
+    );
+    assert_eq!(
+        lost as u64, stats.to_server.dropped,
+        "a ping is lost exactly when the relay dropped it (echoes are only duplicated, never \
+         dropped); a duplicated echo of an earlier ping must not count for a lost one: {report:?}"
+    );
+    assert_eq!(
+        report.loss_percent(),
+        100.0 * lost as f64 / 20.0,
+        "loss is the lost share of the pings sent"
+    );
+}
+// ANCHOR_END: exercise_12_4

@@ -1,11 +1,9 @@
 //! Reference solutions of chapter 13's exercises (`tests/ch13_concurrency_models.rs`).
-//! Not compiled on its own: `udp-lab exercises --verify` splices each region
-//! over its stub and runs it. Try the exercise first!
+//! Not compiled on its own: `udp-lab dev verify` splices each region over
+//! its stub, runs it, and runs it again under each planted bug its exercise
+//! lists (it must fail under each). Try the exercise first!
 
 // ANCHOR: exercise_13_1
-/// Hint: start `Model::Pool` with `ServerConfig { workers: 3, ..ServerConfig::new(Model::Pool,
-/// Reply::Threaded) }`, run 20 clients x 5 with `run_clients`, collect `served_by(reply)`
-/// of every reply and check each name is `pool-1`, `pool-2` or `pool-3`.
 #[test]
 fn a_pool_of_three_threads_answers_only_from_its_three_threads() {
     let config = ServerConfig {
@@ -13,6 +11,11 @@ fn a_pool_of_three_threads_answers_only_from_its_three_threads() {
         ..ServerConfig::new(Model::Pool, Reply::Threaded)
     };
     let server = models::spawn_with(Family::V4.any_port(), config).expect("start a pool of three");
+    assert_eq!(
+        server.worker_stats().len(),
+        3,
+        "workers: 3 means three receiving threads, no more"
+    );
     let logs = run_clients(server.local_addr(), 20, 5);
 
     let names: BTreeSet<String> = logs
@@ -30,67 +33,76 @@ fn a_pool_of_three_threads_answers_only_from_its_three_threads() {
 // ANCHOR_END: exercise_13_1
 
 // ANCHOR: exercise_13_2
-/// Hint: start `Model::Batch`, send 100 requests `"burst N"` from one client without
-/// waiting (they all fit in the server's receive buffer), then receive 100 replies:
-/// the n-th must be `"BURST n"`. One socket, answered in batches, keeps the order.
 #[test]
-fn batch_model_answers_a_burst_of_a_hundred_datagrams_in_order() {
-    let server = models::spawn(Family::V4.any_port(), Model::Batch, Reply::Upper)
-        .expect("start the batch server");
-    let client = net::bind_loopback(Family::V4).expect("bind the client");
-    for n in 0..100 {
-        let request = format!("burst {n}");
-        client
-            .send_to(request.as_bytes(), server.local_addr())
-            .expect("send on loopback");
-    }
+fn latency_percentiles_are_nearest_rank_not_the_slowest() {
+    use std::time::Duration;
 
-    for n in 0..100 {
-        let reply = udp_lab::recv::recv_datagram(&client, &format!("the reply to burst {n}"))
-            .expect("every datagram of the burst is answered");
-        assert_eq!(
-            reply.text(),
-            format!("BURST {n}"),
-            "recvmmsg takes the queued datagrams in arrival order and sendmmsg sends the \
-             replies in the same order: the n-th reply answers the n-th request"
-        );
-    }
+    let mut samples: Vec<Duration> = (1..=100).rev().map(Duration::from_millis).collect();
+
+    let latency = load::Latency::of(&mut samples);
+
+    let ms = Duration::from_millis;
+    assert_eq!(
+        (latency.p50, latency.p90, latency.p99, latency.max),
+        (ms(50), ms(90), ms(99), ms(100)),
+        "nearest rank of 100 samples: p50 is the 50th, p90 the 90th, p99 the 99th, max the \
+         100th; got {latency:?}"
+    );
 }
 // ANCHOR_END: exercise_13_2
 
 // ANCHOR: exercise_13_3
-/// Hint: bind two sockets to one port with `tune::bind_tuned` and `reuse_port: true`,
-/// drop the first, then send one datagram from each of 20 fresh clients: the one
-/// socket left must receive all 20 (closing a socket takes it out of the group).
-/// Linux only: wrap the assertion in `if cfg!(target_os = "linux")`.
-#[test]
-fn a_reuseport_group_that_lost_a_socket_sends_everything_to_the_rest() {
-    if !cfg!(target_os = "linux") {
-        println!("skipped: SO_REUSEPORT groups as asserted here are Linux's");
-        return;
-    }
-    let tuning = Tuning {
-        reuse_port: true,
-        ..Tuning::default()
-    };
-    let first = tune::bind_tuned(Family::V4.any_port(), tuning).expect("bind the first socket");
-    let addr = first.local_addr().expect("its address");
-    let rest = tune::bind_tuned(addr, tuning).expect("join the group");
-    drop(first);
+/// A "server" on `sock` that answers everything with the same wrong bytes
+/// until `stop` is dropped; its read timeout lets it notice.
+fn wrong_server(sock: UdpSocket, stop: mpsc::Receiver<()>) -> thread::JoinHandle<()> {
+    sock.set_read_timeout(Some(std::time::Duration::from_millis(20)))
+        .expect("a short read timeout");
+    thread::spawn(move || {
+        let mut buf = [0u8; 2048];
+        while matches!(stop.try_recv(), Err(mpsc::TryRecvError::Empty)) {
+            if let Ok((_, from)) = sock.recv_from(&mut buf) {
+                let _ = sock.send_to(b"WRONG", from);
+            }
+        }
+    })
+}
 
-    for i in 0..20 {
-        let client = net::bind_loopback(Family::V4).expect("bind a client");
-        client
-            .send_to(format!("client {i}").as_bytes(), addr)
-            .expect("send on loopback");
-    }
-    let received = (0..20)
-        .filter(|i| udp_lab::recv::recv_datagram(&rest, &format!("datagram {i}")).is_ok())
-        .count();
+#[test]
+fn the_load_generator_counts_every_wrong_reply_and_every_unanswered_request() {
+    let load = Load {
+        clients: 4,
+        length: Length::Rounds(5),
+        timeout: std::time::Duration::from_millis(100),
+        ..Load::default()
+    };
+    let echo = server::spawn(Family::V4.any_port(), Reply::Upper).expect("start the echo server");
+    let right = load::run(echo.local_addr(), &load).expect("load the real server");
     assert_eq!(
-        received, 20,
-        "a closed socket leaves the SO_REUSEPORT group: the hash now picks among the sockets \
-         left, so the one remaining socket receives all 20 clients' datagrams"
+        (right.requests, right.timeouts, right.wrong),
+        (20, 0, 0),
+        "the real server answers all 4 x 5 requests rightly: {right:?}"
+    );
+
+    let liar = net::bind_loopback(Family::V4).expect("bind the wrong server");
+    let liar_addr = liar.local_addr().expect("its address");
+    let (stop, stopped) = mpsc::channel();
+    let liar_thread = wrong_server(liar, stopped);
+    let fooled = load::run(liar_addr, &load).expect("load the wrong server");
+    drop(stop);
+    liar_thread.join().expect("the wrong server stops");
+    assert!(
+        fooled.requests == 0 && fooled.timeouts == 20 && fooled.wrong >= 20,
+        "a reply that does not answer the request is counted as wrong, and the request as \
+         unanswered: expected 0 answered, 20 timeouts, at least 20 wrong; got {fooled:?}"
+    );
+
+    let silent = net::bind_loopback(Family::V4).expect("bind a silent socket");
+    let unanswered = load::run(silent.local_addr().expect("its address"), &load)
+        .expect("load the silent socket");
+    assert_eq!(
+        (unanswered.requests, unanswered.timeouts),
+        (0, 20),
+        "nobody answers: every request times out: {unanswered:?}"
     );
 }
 // ANCHOR_END: exercise_13_3

@@ -63,7 +63,8 @@ const TOOL_TESTS: &str = "tests/cli_exercises.rs";
 
 /// The `[[test]]` stanza in Cargo.toml that names [`TOOL_TESTS`]: an
 /// edition without that file must not declare it, or cargo refuses to build.
-const TOOL_TESTS_TARGET: &str = "[[test]]\nname = \"cli_exercises\"\nrequired-features = [\"dev\"]\n";
+const TOOL_TESTS_TARGET: &str =
+    "[[test]]\nname = \"cli_exercises\"\nrequired-features = [\"dev\"]\n";
 
 /// Removes the [`TOOL_TESTS_TARGET`] stanza from the edition's Cargo.toml.
 fn drop_tool_tests_target(manifest: &Path) -> Outcome {

@@ -6,12 +6,18 @@
 //!    spliced in: the chapter's tests stay green and the list shows one
 //!    more exercise done;
 //! 3. every reference solution spliced in at once: the chapters' tests and
-//!    the docs tests stay green, every solution passes, the list shows all done.
+//!    the docs tests stay green, every solution passes, the list shows all done;
+//! 4. the planted bugs (`src/lab/planted.rs`), on the same binaries built
+//!    once with `--features planted-bugs`: every exercise lists the bugs it
+//!    must catch and its reference solution fails under each; every bug's
+//!    chapter tests (`caught_by`) fail under it; every bug is caught by a
+//!    chapter test or a reference solution.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
+use super::planted_proof;
 use crate::cli::book;
 use crate::cli::exercises::progress;
 use crate::cli::exercises::runner::{self, Build, State, Verdict};
@@ -45,7 +51,8 @@ pub fn run(root: &Path) -> Outcome {
     let stubs = work.stubs(&chapters)?;
     let alone = work.one_at_a_time(&chapters)?;
     let together = work.all_at_once(&chapters)?;
-    report(&chapters, &stubs, &alone, &together)
+    report(&chapters, &stubs, &alone, &together)?;
+    planted_proof::run(copy.path(), &target, &chapters)
 }
 
 /// The checkout, its copy and the copies' target folder.
@@ -60,7 +67,7 @@ impl Work<'_> {
     /// word for each stub's test.
     fn stubs(&self, chapters: &[Chapter]) -> Result<BTreeMap<String, String>, Failure> {
         let total: usize = chapters.iter().map(|c| c.exercises.len()).sum();
-        println!("[1/3] the {total} untouched stubs: each must be todo and fail when run");
+        println!("[1/4] the {total} untouched stubs: each must be todo and fail when run");
         let verdicts = runner::verdicts(self.copy, Some(self.target), chapters)?;
         let (done, _) = progress(&verdicts);
         expect(
@@ -77,7 +84,7 @@ impl Work<'_> {
     /// Step 2: the first exercise of each chapter solved, one after the
     /// other; returns libtest's word for each of them.
     fn one_at_a_time(&self, chapters: &[Chapter]) -> Result<BTreeMap<String, String>, Failure> {
-        println!("[2/3] one solution at a time (the first of each chapter): its chapter stays green, one more done");
+        println!("[2/4] one solution at a time (the first of each chapter): its chapter stays green, one more done");
         let mut words = BTreeMap::new();
         for (k, chapter) in chapters.iter().enumerate() {
             let Some(first) = chapter.exercises.first() else {
@@ -118,7 +125,7 @@ impl Work<'_> {
     /// Step 3: every solution spliced in; returns libtest's word for each.
     fn all_at_once(&self, chapters: &[Chapter]) -> Result<BTreeMap<String, String>, Failure> {
         println!(
-            "[3/3] every solution at once: the chapters' and the docs' tests stay green, all done"
+            "[3/4] every solution at once: the chapters' and the docs' tests stay green, all done"
         );
         for chapter in chapters {
             let regions: Vec<&str> = chapter

@@ -1,9 +1,12 @@
 //! `udp-lab exercises check N.M`: runs one exercise's test and says whether
 //! it is done and what to do next. Exit 0 only when the test exists, is
-//! not ignored, ran (exactly one test) and passed.
+//! not ignored, ran (exactly one test), passed on the real library and
+//! failed under every planted bug its exercise lists (`Catches:`): a test
+//! that would also pass on a broken server is not done.
 
 use std::path::Path;
 
+use super::bugs;
 use super::runner::{self, Build, State, Verdict};
 use super::tree::{self, Chapter};
 use crate::cli::book::{self, Exercise};
@@ -14,14 +17,48 @@ pub fn run(root: &Path, id: &str) -> Outcome {
     let chapters = tree::chapters(root)?;
     let (chapter, exercise) = tree::find(&chapters, id)?;
     let (verdict, stdout) = check(root, None, chapter, exercise, Build::Shown)?;
-    if verdict.done() {
-        println!("{}", status_line(exercise, &verdict));
-        println!("{}", next_step(&chapters, exercise));
-        Ok(())
-    } else {
+    if !verdict.done() {
         print!("{stdout}");
-        Err(Failure::Failed(status_line(exercise, &verdict)))
+        return Err(Failure::Failed(status_line(exercise, &verdict)));
     }
+    let hunt = hunt(root, None, chapter, exercise)?;
+    if !hunt.missed.is_empty() {
+        println!(
+            "exercise {}: its test passes on the real library, but it is not sharp enough yet",
+            exercise.id
+        );
+        return Err(Failure::Failed(format!(
+            "exercise {} is failing: {}",
+            exercise.id,
+            hunt.summary()
+        )));
+    }
+    println!("{}", status_line(exercise, &verdict));
+    if !hunt.caught.is_empty() {
+        println!("{}: {}", hunt.summary(), hunt.caught.join(", "));
+    }
+    println!("{}", next_step(&chapters, exercise));
+    Ok(())
+}
+
+/// Runs a passing exercise's test under each planted bug its exercise
+/// lists; the binaries `check` just built are reused (no new build).
+pub fn hunt(
+    root: &Path,
+    target: Option<&Path>,
+    chapter: &Chapter,
+    exercise: &Exercise,
+) -> Result<bugs::Hunt, Failure> {
+    if exercise.catches.is_empty() {
+        return Ok(bugs::Hunt::default());
+    }
+    let binaries = bugs::binaries(root, target, &[&chapter.name], Build::Quiet)?;
+    bugs::hunt(
+        root,
+        binaries.of(&chapter.name)?,
+        &exercise.test,
+        &exercise.catches,
+    )
 }
 
 /// One line: the exercise, its state, and why when it is not done.

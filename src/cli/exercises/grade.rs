@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::runner::{self, State, Verdict};
+use super::bugs;
+use super::runner::{self, Build, State, Verdict};
 use super::tree::{self, Chapter, CopyOptions};
 use crate::cli::book;
 use crate::cli::{Failure, Outcome};
@@ -60,13 +61,13 @@ pub struct Graded {
     pub title: String,
     /// `todo`, `failing` or `passing`.
     pub state: State,
-    /// Passing (and, once planted bugs exist, every one caught).
+    /// Passing on the real library, and every planted bug it lists caught.
     pub done: bool,
     /// Why it is not done; `null` when it is.
     pub reason: Option<String>,
     /// The planted bugs the test caught.
     pub bugs_caught: Vec<String>,
-    /// The planted bugs the test let through.
+    /// The planted bugs the test let through (it passed, or hung, under them).
     pub bugs_missed: Vec<String>,
 }
 
@@ -115,8 +116,46 @@ pub fn grade(student: &Path, pristine: &Path) -> Result<Report, Failure> {
     }
     let chapters = tree::chapters(copy.path())?;
     let target = tree::copies_target(student);
-    let verdicts = runner::verdicts(copy.path(), Some(&target), &chapters)?;
-    Ok(report(student, pristine, &chapters, &verdicts))
+    let mut verdicts = runner::verdicts(copy.path(), Some(&target), &chapters)?;
+    let hunts = hunt_passing(copy.path(), &target, &chapters, &mut verdicts)?;
+    Ok(report(student, pristine, &chapters, &verdicts, &hunts))
+}
+
+/// Runs every passing exercise's test under the planted bugs it must
+/// catch; one that misses any becomes `failing`, with the summary as why.
+fn hunt_passing(
+    copy: &Path,
+    target: &Path,
+    chapters: &[Chapter],
+    verdicts: &mut BTreeMap<String, Verdict>,
+) -> Result<BTreeMap<String, bugs::Hunt>, Failure> {
+    let mut hunts = BTreeMap::new();
+    for chapter in chapters {
+        let passing: Vec<_> = chapter
+            .exercises
+            .iter()
+            .filter(|e| verdicts[&e.id].done() && !e.catches.is_empty())
+            .collect();
+        if passing.is_empty() {
+            continue;
+        }
+        let binaries = bugs::binaries(copy, Some(target), &[&chapter.name], Build::Quiet)?;
+        for exercise in passing {
+            let binary = binaries.of(&chapter.name)?;
+            let hunt = bugs::hunt(copy, binary, &exercise.test, &exercise.catches)?;
+            if !hunt.missed.is_empty() {
+                verdicts.insert(
+                    exercise.id.clone(),
+                    Verdict {
+                        state: State::Failing,
+                        reason: hunt.summary(),
+                    },
+                );
+            }
+            hunts.insert(exercise.id.clone(), hunt);
+        }
+    }
+    Ok(hunts)
 }
 
 /// Writes the copy's chapter file with the code of each of the student's
@@ -138,12 +177,14 @@ fn report(
     pristine: &Path,
     chapters: &[Chapter],
     verdicts: &BTreeMap<String, Verdict>,
+    hunts: &BTreeMap<String, bugs::Hunt>,
 ) -> Report {
     let exercises: Vec<Graded> = chapters
         .iter()
         .flat_map(|c| c.exercises.iter().map(move |e| (c, e)))
         .map(|(chapter, e)| {
             let verdict = &verdicts[&e.id];
+            let hunt = hunts.get(&e.id);
             Graded {
                 id: e.id.clone(),
                 chapter: chapter.name.clone(),
@@ -152,8 +193,8 @@ fn report(
                 state: verdict.state.clone(),
                 done: verdict.done(),
                 reason: (!verdict.done()).then(|| verdict.reason.clone()),
-                bugs_caught: Vec::new(),
-                bugs_missed: Vec::new(),
+                bugs_caught: hunt.map(|h| h.caught.clone()).unwrap_or_default(),
+                bugs_missed: hunt.map(bugs::Hunt::missed_names).unwrap_or_default(),
             }
         })
         .collect();

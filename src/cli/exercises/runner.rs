@@ -78,8 +78,24 @@ pub enum Build {
     Quiet,
 }
 
-/// `cargo test --test CHAPTER... -- --exact --include-ignored NAMES...` in
-/// `root`, built in `target` (the checkout's own when `None`).
+/// `cargo` in `root`, building in `target` (the checkout's own when `None`),
+/// without colours (its output is read), with no planted bug named.
+pub fn cargo(root: &Path, target: Option<&Path>) -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(root)
+        .env("CARGO_TERM_COLOR", "never")
+        .env_remove(udp_lab::lab::planted::ENV);
+    if let Some(dir) = target {
+        cmd.env("CARGO_TARGET_DIR", dir);
+    }
+    cmd
+}
+
+/// `cargo test --features planted-bugs --test CHAPTER... -- --exact
+/// --include-ignored NAMES...` in `root`, built in `target` (the
+/// checkout's own when `None`). Built with the planted bugs in (none is
+/// named, so the tests run against the real library): the same binaries
+/// then run again under each bug ([`bugs`](super::bugs)) with no new build.
 pub fn cargo_test(
     root: &Path,
     target: Option<&Path>,
@@ -87,13 +103,8 @@ pub fn cargo_test(
     names: &[&str],
     build: Build,
 ) -> Result<Run, Failure> {
-    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cmd.current_dir(root)
-        .env("CARGO_TERM_COLOR", "never")
-        .args(["test", "--no-fail-fast"]);
-    if let Some(dir) = target {
-        cmd.env("CARGO_TARGET_DIR", dir);
-    }
+    let mut cmd = cargo(root, target);
+    cmd.args(["test", "--no-fail-fast", "--features", super::bugs::FEATURE]);
     for chapter in chapters {
         cmd.args(["--test", chapter]);
     }

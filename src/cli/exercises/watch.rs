@@ -1,6 +1,8 @@
 //! `udp-lab exercises watch [N.M]`: checks the exercise being edited (the
 //! first not done, or N.M) again on every save of its chapter file, with a
-//! one-line status; `q` or Ctrl-C quits.
+//! one-line status; `q` or Ctrl-C quits. When stdin is not a terminal (an
+//! IDE's run window, a pipe, `< /dev/null`), no key can be read: the status
+//! lines are the same, and they say to press Ctrl-C instead.
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -40,15 +42,26 @@ pub fn run(root: &Path, args: &WatchArgs) -> Outcome {
         return Ok(());
     };
     let chapters = tree::chapters(root)?;
-    let file = root.join(tree::find(&chapters, &id)?.0.file());
+    let chapter_file = tree::find(&chapters, &id)?.0.file();
+    let file = root.join(&chapter_file);
     let (tx, rx) = mpsc::channel();
     let _watcher = watch_file(&file, tx.clone())?;
     quit_on_ctrl_c(tx.clone())?;
-    let _keys = KeyMode::enter();
-    quit_on_q(tx);
+    let keys = std::io::stdin().is_terminal();
+    let (_key_mode, how_to_stop) = if keys {
+        let key_mode = KeyMode::enter();
+        quit_on_q(tx);
+        (Some(key_mode), "q quits")
+    } else {
+        (None, "press Ctrl-C to stop")
+    };
+    println!(
+        "[watch] checking exercise {id} now, then on every save of {chapter_file} ({how_to_stop})"
+    );
+    let _ = std::io::stdout().flush();
     for run in 1.. {
         let status = check_again(root, &id)?;
-        println!("[watch] run {run}: {status} (save to check again; q quits)");
+        println!("[watch] run {run}: {status} (save to check again; {how_to_stop})");
         let _ = std::io::stdout().flush();
         if args.max_runs.is_some_and(|max| run >= max) {
             break;

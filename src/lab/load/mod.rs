@@ -47,6 +47,7 @@ use std::net::{SocketAddr, UdpSocket};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::lab::planted::{self, Bug};
 use crate::net::{self, Family};
 use crate::recv::{is_timeout, MAX_DATAGRAM};
 
@@ -117,7 +118,11 @@ impl Latency {
         Latency {
             p50: percentile(samples, 50.0),
             p90: percentile(samples, 90.0),
-            p99: percentile(samples, 99.0),
+            p99: if planted::active(Bug::P99IsTheMax) {
+                samples.last().copied().unwrap_or_default()
+            } else {
+                percentile(samples, 99.0)
+            },
             max: samples.last().copied().unwrap_or_default(),
         }
     }
@@ -231,6 +236,9 @@ fn write_request(out: &mut Vec<u8>, client: usize, round: u64, payload: usize) {
 /// assert!(!reply_matches(b"hi 1", b"HI 2"));
 /// ```
 pub fn reply_matches(request: &[u8], reply: &[u8]) -> bool {
+    if planted::active(Bug::LoadAcceptsAnyReply) {
+        return true;
+    }
     let is_upper_of = |got: &[u8]| {
         got.len() == request.len()
             && got

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use super::impairments::{Direction, Impairments, Links};
 use super::plan::{LinkStats, Packet, Plan};
+use crate::lab::planted::{self, Bug};
 use crate::net;
 use crate::recv::{is_timeout, MAX_DATAGRAM};
 
@@ -151,18 +152,29 @@ struct Link {
     line: DelayLine,
     sent: u64,
     send_errors: u64,
+    /// Datagrams sent so far (what the planted bug `uncounted_duplicates` counts by).
+    forwarded: u64,
 }
 
 impl Link {
     /// A fresh link for `direction`, impaired as `imp` says.
     fn new(imp: &Impairments, direction: Direction) -> Self {
+        let seeded = Impairments {
+            seed: if planted::active(Bug::RelayIgnoresSeed) {
+                42
+            } else {
+                imp.seed
+            },
+            ..*imp
+        };
         Link {
-            plan: Plan::new(imp, direction),
+            plan: Plan::new(&seeded, direction),
             hold: imp.hold,
             held_since: None,
             line: DelayLine::default(),
             sent: 0,
             send_errors: 0,
+            forwarded: 0,
         }
     }
 
@@ -181,6 +193,7 @@ impl Link {
         if self
             .held_since
             .is_some_and(|since| now >= since + self.hold)
+            && !planted::active(Bug::IgnoresHoldClock)
         {
             let out = self.plan.flush();
             self.line.schedule(out, now);
@@ -323,8 +336,14 @@ impl Engine {
             let sent = self
                 .clients
                 .get(&packet.route)
-                .map(|sock| sock.send(&packet.payload));
+                .map(|sock| send_toward_server(sock, &packet.payload, self.server));
             count_send(&mut self.up, sent.is_some_and(|r| r.is_ok()));
+            self.up.forwarded += 1;
+            if planted::active(Bug::UncountedDuplicates) && self.up.forwarded.is_multiple_of(5) {
+                if let Some(sock) = self.clients.get(&packet.route) {
+                    let _ = send_toward_server(sock, &packet.payload, self.server);
+                }
+            }
         }
         while let Some(packet) = self.down.line.pop_due(now) {
             let sent = self.front.send_to(&packet.payload, packet.route);
@@ -373,6 +392,15 @@ impl Engine {
     }
 }
 
+/// Sends one datagram on a client's socket toward `server` (connected,
+/// unless the planted bug `relay_hears_strangers` left it unconnected).
+fn send_toward_server(sock: &UdpSocket, payload: &[u8], server: SocketAddr) -> io::Result<usize> {
+    if planted::active(Bug::RelayHearsStrangers) {
+        return sock.send_to(payload, server);
+    }
+    sock.send(payload)
+}
+
 /// Counts one send on `link`, done or refused.
 fn count_send(link: &mut Link, ok: bool) {
     if ok {
@@ -388,6 +416,9 @@ fn count_send(link: &mut Link, ok: bool) {
 fn connect_toward(server: SocketAddr) -> io::Result<UdpSocket> {
     let sock = net::bind_toward(server)?;
     sock.set_read_timeout(Some(STOP_POLL))?;
+    if planted::active(Bug::RelayHearsStrangers) {
+        return Ok(sock); // unconnected: it hears anyone
+    }
     sock.connect(server)
         .map_err(|e| net::context(e, format!("connecting the relay's socket to {server}")))?;
     Ok(sock)

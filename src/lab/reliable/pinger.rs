@@ -7,6 +7,7 @@ use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::retry::recv_until;
+use crate::lab::planted::{self, Bug};
 use crate::net;
 use crate::recv::MAX_DATAGRAM;
 
@@ -67,6 +68,9 @@ impl PingReport {
     pub fn loss_percent(&self) -> f64 {
         match self.sent() {
             0 => 0.0,
+            sent if planted::active(Bug::PingMiscountsLoss) => {
+                100.0 * self.received() as f64 / sent as f64
+            }
             sent => 100.0 * (sent - self.received()) as f64 / sent as f64,
         }
     }
@@ -148,12 +152,15 @@ fn await_echo(
         if from == target && echo == message {
             return Ok(true);
         }
+        if from == target && planted::active(Bug::PingTakesAnyEcho) {
+            return Ok(true);
+        }
         match (from == target, echo_seq(echo)) {
             (true, Some(s)) if s < seq => report.late += 1,
             _ => report.rejected += 1,
         }
     }
-    Ok(false)
+    Ok(planted::active(Bug::TimeoutIsAnAnswer))
 }
 
 /// The sequence number of an echoed `"PING <seq> <time>"`.

@@ -8,6 +8,7 @@ use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
+use crate::lab::planted::{self, Bug};
 use crate::net;
 use crate::recv::{is_timeout, MAX_DATAGRAM};
 
@@ -159,6 +160,16 @@ impl Client {
                 });
             }
         }
+        if planted::active(Bug::TimeoutIsAnAnswer) {
+            let attempts = self.policy.attempts.max(1);
+            let elapsed = started.elapsed();
+            return Ok(Answer {
+                seq,
+                payload: Vec::new(),
+                attempts,
+                elapsed,
+            });
+        }
         Err(io::Error::new(
             io::ErrorKind::TimedOut,
             format!(
@@ -175,12 +186,15 @@ impl Client {
     fn await_reply(&mut self, seq: u64, deadline: Instant) -> io::Result<Option<Vec<u8>>> {
         let mut buf = vec![0u8; MAX_DATAGRAM];
         while let Some((n, from)) = recv_until(&self.sock, &mut buf, deadline)? {
-            if from != self.server {
+            if from != self.server && !planted::active(Bug::AcceptsReplyFromAnyAddress) {
                 self.stats.strangers += 1;
                 continue;
             }
             match split_seq(&buf[..n]) {
                 Some((s, payload)) if s == seq => return Ok(Some(payload.to_vec())),
+                Some((_, payload)) if planted::active(Bug::RetryTakesStaleReply) => {
+                    return Ok(Some(payload.to_vec()))
+                }
                 Some((s, _)) if s < seq => self.stats.stale += 1,
                 _ => self.stats.malformed += 1,
             }
@@ -212,7 +226,8 @@ pub(super) fn recv_until(
         if left.is_zero() {
             return Ok(None);
         }
-        sock.set_read_timeout(Some(left))?;
+        let wait = (!planted::active(Bug::ClientsWaitForever)).then_some(left);
+        sock.set_read_timeout(wait)?;
         match sock.recv_from(buf) {
             Ok(got) => return Ok(Some(got)),
             Err(e) if is_timeout(&e) => return Ok(None),

@@ -10,6 +10,7 @@ use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
 use super::retry::{recv_until, RetryPolicy};
+use crate::lab::planted::{self, Bug};
 use crate::net;
 use crate::recv::MAX_DATAGRAM;
 
@@ -234,6 +235,9 @@ impl StopAndWaitSender<'_> {
                 .flatten();
             match frame.as_deref().and_then(Frame::decode) {
                 Some(Frame::Ack { next }) if next == seq + 1 => return Ok(true),
+                Some(Frame::Ack { .. }) if planted::active(Bug::AckSeqUnchecked) => {
+                    return Ok(true)
+                }
                 Some(Frame::Ack { next }) if next <= seq => self.stats.stale_acks += 1,
                 _ => self.stats.rejected += 1,
             }
@@ -349,6 +353,9 @@ impl<'a> StreamReceiver<'a> {
             self.next += 1;
             self.stats.accepted += 1;
         } else if seq < self.next {
+            if planted::active(Bug::DeliversDuplicates) {
+                self.data.extend_from_slice(chunk);
+            }
             self.stats.duplicates += 1;
         } else {
             self.stats.ahead += 1;

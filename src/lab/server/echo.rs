@@ -15,6 +15,8 @@ use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use crate::lab::planted::{self, Bug};
+
 /// What the server sends back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reply {
@@ -111,6 +113,9 @@ pub(crate) fn write_reply(style: Reply, thread_name: &str, request: &[u8], out: 
     if style == Reply::Threaded {
         out.push(b']');
     }
+    if planted::active(Bug::UpperCasesEveryByte) {
+        out.iter_mut().for_each(|b| *b = planted::clear_bit_5(b));
+    }
 }
 
 /// What a server has counted so far. Every datagram it received is in
@@ -199,6 +204,9 @@ impl Counters {
 
     /// Counts one reply, sent or refused.
     pub(crate) fn count_sent(&self, sent: bool) {
+        if sent && planted::active(Bug::MiscountsReplies) {
+            return;
+        }
         bump(if sent {
             &self.replied
         } else {
@@ -239,6 +247,26 @@ pub(crate) fn report(counters: &Counters, observer: Option<&Observer>, served: &
     if let Some(observer) = observer {
         observer(served);
     }
+}
+
+/// Sends one reply to `to` from `sock`; each planted bug of the sending
+/// step is one line here.
+fn send_reply(sock: &UdpSocket, reply: &[u8], to: SocketAddr) -> io::Result<usize> {
+    let to = if planted::active(Bug::AnswersThePreviousClient) {
+        planted::previous_client(to)
+    } else {
+        to
+    };
+    if planted::active(Bug::ReplyFromAnotherSocket) {
+        return planted::send_from_another_socket(reply, to);
+    }
+    if planted::active(Bug::SplitsLongReplies) {
+        return planted::send_split(sock, reply, to);
+    }
+    if planted::active(Bug::CutsOversizedReplies) {
+        return sock.send_to(planted::fit(reply, to), to);
+    }
+    sock.send_to(reply, to)
 }
 
 /// What one receiving thread needs to answer a request: the reply style,
@@ -297,8 +325,11 @@ impl Responder {
 
     /// Builds the reply in the reused buffer and sends it to `to`.
     pub(crate) fn answer(&mut self, sock: &UdpSocket, request: &[u8], to: SocketAddr) {
+        if request.is_empty() && planted::active(Bug::IgnoresEmptyRequest) {
+            return;
+        }
         write_reply(self.style, &self.name, request, &mut self.out);
-        let sent = sock.send_to(&self.out, to);
+        let sent = send_reply(sock, &self.out, to);
         let served = Served {
             from: to,
             request,

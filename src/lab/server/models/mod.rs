@@ -51,6 +51,7 @@ use std::thread::{self, JoinHandle};
 
 use super::echo::{parse_name, Counters, Observer, Reply, Responder};
 use super::handle::{ServerHandle, WorkerThread};
+use crate::lab::planted::{self, Bug};
 use crate::lab::stop::{Stopper, STOP_POLL};
 use crate::net;
 use crate::recv::{is_timeout, MAX_DATAGRAM};
@@ -108,6 +109,7 @@ impl Model {
     /// How many threads receive datagrams when the model has `workers`.
     pub fn receivers(self, workers: usize) -> usize {
         match self {
+            Model::Pool if planted::active(Bug::PoolIgnoresWorkers) => workers.max(1) + 1,
             Model::Pool | Model::ReusePort => workers.max(1),
             _ => 1,
         }
@@ -197,6 +199,9 @@ fn bind_sockets(bind: SocketAddr, config: &ServerConfig) -> io::Result<Vec<UdpSo
             all
         }
     };
+    if planted::active(Bug::KeepsPortAfterShutdown) {
+        std::mem::forget(sockets[0].try_clone()?); // a descriptor never closed
+    }
     for sock in &sockets {
         sock.set_read_timeout(Some(STOP_POLL))?;
     }
@@ -269,7 +274,11 @@ fn worker(
 /// Receives one datagram; `None` on a timeout or an error (counted), so
 /// the caller checks its stop flag and tries again.
 fn receive(sock: &UdpSocket, buf: &mut [u8], counters: &Counters) -> Option<(usize, SocketAddr)> {
-    match sock.recv_from(buf) {
+    let len = planted::receive_length(buf.len());
+    match sock.recv_from(&mut buf[..len]) {
+        Ok((n, from)) if planted::active(Bug::MergesQueuedRequests) => {
+            Some((planted::merge_next(sock, buf, n, from), from))
+        }
         Ok(got) => Some(got),
         Err(e) if is_timeout(&e) => None,
         // e.g. Windows' WSAECONNRESET after an ICMP error: count, go on.
@@ -284,15 +293,23 @@ fn receive(sock: &UdpSocket, buf: &mut [u8], counters: &Counters) -> Option<(usi
 /// thread, until the stop flag is seen.
 fn serve_each(sock: &UdpSocket, stop: &AtomicBool, mut responder: Responder) {
     let mut buf = vec![0u8; MAX_DATAGRAM];
+    let mut longest = 0; // what planted::stale_length remembers
     while !stop.load(Ordering::Relaxed) {
         let Some((n, from)) = receive(sock, &mut buf, responder.counters()) else {
             continue;
         };
-        if stop.load(Ordering::Relaxed) {
+        if stop.load(Ordering::Relaxed) || stops_here(n) {
             break; // the wake-up datagram (or a late request): stop now
         }
+        let n = planted::stale_length(n, &mut longest);
         responder.handle(sock, &buf[..n], from);
     }
+}
+
+/// Whether the loop ends on a request of `n` bytes: never, unless the
+/// planted bug `stops_on_empty_request` takes 0 bytes for an end of stream.
+fn stops_here(n: usize) -> bool {
+    n == 0 && planted::active(Bug::StopsOnEmptyRequest)
 }
 
 /// `thread-per-datagram`: the receiving thread starts a new handler thread
@@ -311,16 +328,20 @@ impl Dispatcher {
         let mut buf = vec![0u8; MAX_DATAGRAM];
         let mut handlers: Vec<JoinHandle<()>> = Vec::new();
         let mut next_thread = 1u64;
+        let mut longest = 0; // what planted::stale_length remembers
         while !stop.load(Ordering::Relaxed) {
             let Some((n, from)) = receive(&sock, &mut buf, &self.counters) else {
                 continue;
             };
-            if stop.load(Ordering::Relaxed) {
+            if stop.load(Ordering::Relaxed) || stops_here(n) {
                 break;
             }
+            let n = planted::stale_length(n, &mut longest);
             self.counters.count_request(&buf[..n]);
             let name = format!("Thread-{next_thread}");
-            next_thread += 1;
+            if !planted::active(Bug::ReusesThreadNames) {
+                next_thread += 1;
+            }
             handlers.retain(|h| !h.is_finished());
             handlers.extend(self.spawn_handler(&sock, name, &buf[..n], from));
         }

@@ -1,0 +1,362 @@
+//! Planted bugs: a named catalogue of mistakes the lab can be made to
+//! make, so that a test can be graded on whether it would notice them.
+//!
+//! A test that passes proves little by itself: `assert!(true)` passes too.
+//! A test is *sharp* when it also fails on a server, relay or client that
+//! breaks the property it claims. Each [`Bug`] below is one such break,
+//! planted in the lab tier (`src/lab/`: the servers, the relay, the reliable
+//! clients, the buffer measurement, the load generator), never in the
+//! socket tier that students read first.
+//!
+//! # Off by default, and absent from a normal build
+//! A bug is live only when the crate is built with the cargo feature
+//! `planted-bugs` *and* the environment variable [`ENV`]
+//! (`UDP_LAB_PLANTED_BUG`) names it when the process starts. Without the
+//! feature, [`active`] is a `const fn` returning `false`, so every hook
+//! (`if planted::active(Bug::X) { ... }`) is dead code the compiler drops.
+//!
+//! # Who uses it
+//! - `udp-lab exercises check N.M` and `grade` run a student's test against
+//!   the real library (it must pass) and against each bug its exercise lists
+//!   under `Catches:` (it must fail).
+//! - `udp-lab dev verify` proves that every reference solution catches the
+//!   bugs its exercise lists, and that every bug is caught by the chapter
+//!   tests named in [`Planted::caught_by`].
+//!
+//! How to add one: `docs/contributing.md`, "Planted bugs".
+
+use std::net::{SocketAddr, UdpSocket};
+use std::time::Duration;
+
+/// The environment variable naming the one planted bug to turn on.
+pub const ENV: &str = "UDP_LAB_PLANTED_BUG";
+
+/// Every planted bug. Its name (`snake_case`, as in `Catches:` lists and
+/// [`ENV`]) and what it does are in [`CATALOGUE`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bug {
+    ReplyFromAnotherSocket,
+    UpperCasesEveryByte,
+    MiscountsReplies,
+    IgnoresEmptyRequest,
+    StopsOnEmptyRequest,
+    MergesQueuedRequests,
+    SplitsLongReplies,
+    KeepsPortAfterShutdown,
+    RecverrWrongDestination,
+    AnswersThePreviousClient,
+    ReusesThreadNames,
+    TruncatesAt1024,
+    StaleBufferTail,
+    Ipv4SizedBuffer,
+    CutsOversizedReplies,
+    LostBlamesTheSender,
+    DropsReadFromTheSender,
+    ClientsWaitForever,
+    TimeoutIsAnAnswer,
+    AcceptsReplyFromAnyAddress,
+    RelayHearsStrangers,
+    RelayIgnoresSeed,
+    UncountedDuplicates,
+    IgnoresHoldClock,
+    AckSeqUnchecked,
+    DeliversDuplicates,
+    RetryTakesStaleReply,
+    PingTakesAnyEcho,
+    PingMiscountsLoss,
+    PoolIgnoresWorkers,
+    LoadAcceptsAnyReply,
+    P99IsTheMax,
+}
+
+/// One entry of the catalogue.
+#[derive(Clone, Copy, Debug)]
+pub struct Planted {
+    /// The bug.
+    pub bug: Bug,
+    /// Its name in `Catches:` lists and in [`ENV`].
+    pub name: &'static str,
+    /// The chapter whose property it breaks.
+    pub chapter: u8,
+    /// What the lab does wrong, in one line.
+    pub what: &'static str,
+    /// Chapter tests that fail with it, as `chNN_slug::test_fn` (every rstest
+    /// case of `test_fn` runs): the course's own tests are shown sharp. Empty
+    /// when only the exercises that list it under `Catches:` catch it
+    /// (`udp-lab dev verify` requires one or the other).
+    pub caught_by: &'static [&'static str],
+}
+
+const fn bug(
+    bug: Bug,
+    name: &'static str,
+    chapter: u8,
+    what: &'static str,
+    caught_by: &'static [&'static str],
+) -> Planted {
+    Planted {
+        bug,
+        name,
+        chapter,
+        what,
+        caught_by,
+    }
+}
+
+/// Every planted bug, by chapter.
+pub const CATALOGUE: &[Planted] = &[
+    bug(Bug::ReplyFromAnotherSocket, "reply_from_another_socket", 1,
+        "the echo server sends each reply from a new socket (another port), not the one the request came to",
+        &["ch01_echo::reply_goes_to_the_address_the_request_came_from"]),
+    bug(Bug::UpperCasesEveryByte, "upper_cases_every_byte", 1,
+        "the echo server clears bit 5 of every byte (digits, spaces and punctuation change too), not only of ASCII letters",
+        &["ch01_echo::echo_server_replies_with_the_request_upper_cased"]),
+    bug(Bug::MiscountsReplies, "miscounts_replies", 1,
+        "the echo server never counts a reply it sent in ServerStats::replied",
+        &[]),
+    bug(Bug::IgnoresEmptyRequest, "ignores_empty_request", 2,
+        "the echo server counts an empty request but sends no reply to it",
+        &["ch02_empty_datagrams::echo_server_answers_an_empty_request_with_an_empty_reply"]),
+    bug(Bug::StopsOnEmptyRequest, "stops_on_empty_request", 2,
+        "the echo server takes an empty request for TCP's end of stream and stops serving, unanswered",
+        &["ch02_empty_datagrams::echo_server_answers_an_empty_request_with_an_empty_reply"]),
+    bug(Bug::MergesQueuedRequests, "merges_queued_requests", 3,
+        "the echo server waits 100 ms for a second request from the same client and answers both with one merged reply",
+        &[]),
+    bug(Bug::SplitsLongReplies, "splits_long_replies", 3,
+        "the echo server sends a reply longer than 1,024 bytes as two datagrams",
+        &["ch07_datagram_size::law_every_payload_size_round_trips_intact_through_the_echo_server"]),
+    bug(Bug::KeepsPortAfterShutdown, "keeps_port_after_shutdown", 4,
+        "a stopped echo server leaves a socket open on its port: it is still bound, and requests queue there unread",
+        &[]),
+    bug(Bug::RecverrWrongDestination, "recverr_wrong_destination", 4,
+        "the lab's IP_RECVERR reader gives the socket's own address as the refused destination",
+        &["ch04_absent_server::with_ip_recverr_an_unconnected_socket_is_told_which_address_refused"]),
+    bug(Bug::AnswersThePreviousClient, "answers_the_previous_client", 5,
+        "the echo server sends each reply to the source of the request before (the first to its own source)",
+        &["ch05_concurrency::no_client_ever_receives_another_clients_reply"]),
+    bug(Bug::ReusesThreadNames, "reuses_thread_names", 5,
+        "the threaded server names every handler thread Thread-1",
+        &["ch05_concurrency::threaded_server_answers_every_datagram_on_a_new_thread"]),
+    bug(Bug::TruncatesAt1024, "truncates_at_1024", 6,
+        "the echo server receives into the article's 1,024-byte buffer: longer requests are cut, silently",
+        &["ch07_datagram_size::law_every_payload_size_round_trips_intact_through_the_echo_server"]),
+    bug(Bug::StaleBufferTail, "stale_buffer_tail", 6,
+        "the echo server answers from its reused buffer up to the longest request so far: a short request's reply carries an old tail",
+        &[]),
+    bug(Bug::Ipv4SizedBuffer, "ipv4_sized_buffer", 7,
+        "the echo server's receive buffer is 65,507 bytes (IPv4's largest payload): the largest IPv6 request is cut",
+        &[]),
+    bug(Bug::CutsOversizedReplies, "cuts_oversized_replies", 7,
+        "a reply too long for one datagram is cut to fit and sent, instead of refused (EMSGSIZE) and counted",
+        &["ch01_echo::threaded_reply_too_large_to_send_is_counted_as_a_send_error"]),
+    bug(Bug::LostBlamesTheSender, "lost_blames_the_sender", 8,
+        "the buffer measurement counts as lost only what the sender failed to send (0 on loopback)",
+        &["ch08_buffers::smallest_receive_buffer_loses_most_of_a_blast_silently"]),
+    bug(Bug::DropsReadFromTheSender, "drops_read_from_the_sender", 8,
+        "the kernel's drop count is read from the wrong socket's row: 0, what the sender's row shows on loopback",
+        &["ch08_buffers::kernel_counts_exactly_the_datagrams_the_receiver_lost"]),
+    bug(Bug::ClientsWaitForever, "clients_wait_forever", 9,
+        "the lab's retrying client, stop-and-wait sender and pinger clear their read timeout and wait for a reply forever",
+        &[]),
+    bug(Bug::TimeoutIsAnAnswer, "timeout_is_an_answer", 9,
+        "the retrying client returns an empty answer when every attempt timed out, and the pinger counts a timed-out ping as answered",
+        &[]),
+    bug(Bug::AcceptsReplyFromAnyAddress, "accepts_reply_from_any_address", 10,
+        "the retrying client takes a reply from any address, as an unconnected socket hears everyone",
+        &["ch12_reliability::a_reply_from_another_address_is_ignored"]),
+    bug(Bug::RelayHearsStrangers, "relay_hears_strangers", 10,
+        "the relay's socket toward the server is not connected: it forwards to the client whatever anyone sends it",
+        &[]),
+    bug(Bug::RelayIgnoresSeed, "relay_ignores_seed", 11,
+        "the relay draws its decisions from seed 42 whatever seed it was given",
+        &["ch11_impairments::relay_delivers_exactly_the_sequence_its_seed_predicts"]),
+    bug(Bug::UncountedDuplicates, "uncounted_duplicates", 11,
+        "the relay sends every fifth datagram twice and counts no duplicate",
+        &["ch11_impairments::relay_delivers_exactly_the_sequence_its_seed_predicts"]),
+    bug(Bug::IgnoresHoldClock, "ignores_hold_clock", 11,
+        "the relay keeps a held datagram until an overtaker comes or it stops: its hold clock never fires",
+        &[]),
+    bug(Bug::AckSeqUnchecked, "ack_seq_unchecked", 12,
+        "the stop-and-wait sender takes any ACK for the frame it waits for, stale ones too",
+        &["ch12_reliability::stop_and_wait_delivers_a_stream_intact_and_in_order_over_a_lossy_relay"]),
+    bug(Bug::DeliversDuplicates, "delivers_duplicates", 12,
+        "the stream receiver appends a retransmitted chunk it already has",
+        &["ch12_reliability::stop_and_wait_delivers_a_stream_intact_and_in_order_over_a_lossy_relay"]),
+    bug(Bug::RetryTakesStaleReply, "retry_takes_stale_reply", 12,
+        "the retrying client takes the reply to an earlier request for the current one",
+        &["ch12_reliability::a_duplicated_reply_is_never_taken_for_the_next_request"]),
+    bug(Bug::PingTakesAnyEcho, "ping_takes_any_echo", 12,
+        "the pinger takes any echo from the target for the current ping, a late one too",
+        &[]),
+    bug(Bug::PingMiscountsLoss, "ping_miscounts_loss", 12,
+        "the pinger's loss percentage is the share of pings answered, not lost",
+        &[]),
+    bug(Bug::PoolIgnoresWorkers, "pool_ignores_workers", 13,
+        "the pool model starts one thread more than its configured workers",
+        &[]),
+    bug(Bug::LoadAcceptsAnyReply, "load_accepts_any_reply", 13,
+        "the load generator takes any reply from the server for the answer to its request",
+        &[]),
+    bug(Bug::P99IsTheMax, "p99_is_the_max", 13,
+        "the load generator reports the slowest request as p99",
+        &[]),
+];
+
+/// The catalogue entry named `name`.
+pub fn find(name: &str) -> Option<&'static Planted> {
+    CATALOGUE.iter().find(|p| p.name == name)
+}
+
+/// The catalogue entry of `bug`.
+pub fn entry(bug: Bug) -> &'static Planted {
+    CATALOGUE
+        .iter()
+        .find(|p| p.bug == bug)
+        .expect("every Bug has a catalogue entry (tested)")
+}
+
+/// Whether `bug` is planted in this process: built with the feature
+/// `planted-bugs` and named by [`ENV`].
+#[cfg(feature = "planted-bugs")]
+pub fn active(bug: Bug) -> bool {
+    selected() == Some(bug)
+}
+
+/// Whether `bug` is planted in this process: never, without the feature
+/// `planted-bugs` (the hooks compile to nothing).
+#[cfg(not(feature = "planted-bugs"))]
+#[inline(always)]
+pub const fn active(_bug: Bug) -> bool {
+    false
+}
+
+/// The bug [`ENV`] names, read once. A name that is not in the catalogue
+/// stops the process: a typo must never look like a clean run.
+#[cfg(feature = "planted-bugs")]
+fn selected() -> Option<Bug> {
+    use std::sync::OnceLock;
+    static SELECTED: OnceLock<Option<Bug>> = OnceLock::new();
+    *SELECTED.get_or_init(|| {
+        let name = std::env::var(ENV).ok().filter(|n| !n.is_empty())?;
+        match find(&name) {
+            Some(p) => Some(p.bug),
+            None => {
+                let names: Vec<&str> = CATALOGUE.iter().map(|p| p.name).collect();
+                eprintln!(
+                    "{ENV}={name}: no such planted bug; known: {}",
+                    names.join(", ")
+                );
+                std::process::exit(101);
+            }
+        }
+    })
+}
+
+// The mutations themselves, called only behind `active(...)`: each is
+// the wrong code a student might write, kept here so that the lab's own
+// files carry one-line hooks and nothing else.
+
+/// `ReplyFromAnotherSocket`: sends `reply` from a fresh socket.
+pub(crate) fn send_from_another_socket(reply: &[u8], to: SocketAddr) -> std::io::Result<usize> {
+    let other = crate::net::bind_loopback(crate::net::Family::of(&to))?;
+    other.send_to(reply, to)
+}
+
+/// `UpperCasesEveryByte`: bit 5 cleared, whatever the byte.
+pub(crate) fn clear_bit_5(byte: &u8) -> u8 {
+    byte & !0x20
+}
+
+/// The length the echo server reads into: the article's 1,024 bytes
+/// (`TruncatesAt1024`), IPv4's largest payload (`Ipv4SizedBuffer`), or
+/// `full`.
+pub(crate) fn receive_length(full: usize) -> usize {
+    if active(Bug::TruncatesAt1024) {
+        1024
+    } else if active(Bug::Ipv4SizedBuffer) {
+        65_507
+    } else {
+        full
+    }
+}
+
+/// `StaleBufferTail`: the length answered, the longest request so far.
+pub(crate) fn stale_length(n: usize, longest: &mut usize) -> usize {
+    if active(Bug::StaleBufferTail) {
+        *longest = (*longest).max(n);
+        *longest
+    } else {
+        n
+    }
+}
+
+/// `MergesQueuedRequests`: waits up to 100 ms for a second request from
+/// `from` and appends it to `buf[..n]`; the new length. A request from
+/// anyone else is left queued.
+pub(crate) fn merge_next(sock: &UdpSocket, buf: &mut [u8], n: usize, from: SocketAddr) -> usize {
+    let before = sock.read_timeout().ok().flatten();
+    let _ = sock.set_read_timeout(Some(Duration::from_millis(100)));
+    let mut merged = n;
+    if let Ok((_, next)) = sock.peek_from(&mut [0u8; 1]) {
+        if next == from {
+            if let Ok((m, _)) = sock.recv_from(&mut buf[n..]) {
+                merged += m;
+            }
+        }
+    }
+    let _ = sock.set_read_timeout(before);
+    merged
+}
+
+/// `AnswersThePreviousClient`: where the reply goes, the source of the
+/// request before this one (kept for the whole process).
+pub(crate) fn previous_client(to: SocketAddr) -> SocketAddr {
+    use std::sync::Mutex;
+    static LAST: Mutex<Option<SocketAddr>> = Mutex::new(None);
+    let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
+    last.replace(to).unwrap_or(to)
+}
+
+/// `SplitsLongReplies`: sends `reply` as two datagrams when longer than 1,024.
+pub(crate) fn send_split(sock: &UdpSocket, reply: &[u8], to: SocketAddr) -> std::io::Result<usize> {
+    let (head, tail) = reply.split_at(reply.len().min(1024));
+    let sent = sock.send_to(head, to)?;
+    if tail.is_empty() {
+        return Ok(sent);
+    }
+    Ok(sent + sock.send_to(tail, to)?)
+}
+
+/// `CutsOversizedReplies`: `reply` cut to the largest payload of `to`'s family.
+pub(crate) fn fit(reply: &[u8], to: SocketAddr) -> &[u8] {
+    &reply[..reply.len().min(crate::net::Family::of(&to).max_payload())]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_bug_has_one_entry_a_unique_name_and_a_chapter() {
+        let mut names: Vec<&str> = CATALOGUE.iter().map(|p| p.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), CATALOGUE.len(), "bug names must be unique");
+        for p in CATALOGUE {
+            assert_eq!(entry(p.bug).name, p.name, "{:?} has one entry", p.bug);
+            assert!((1..=13).contains(&p.chapter), "{}: chapter 1-13", p.name);
+        }
+    }
+
+    #[test]
+    fn without_the_feature_no_bug_is_ever_active() {
+        if cfg!(feature = "planted-bugs") {
+            return;
+        }
+        assert!(
+            CATALOGUE.iter().all(|p| !active(p.bug)),
+            "a normal build never plants a bug"
+        );
+    }
+}
