@@ -279,6 +279,29 @@ fn on_tcp_zero_bytes_is_never_a_message_only_the_end_of_the_stream(#[case] famil
 }
 // ANCHOR_END: tcp_empty_write
 
+// ANCHOR: empty_counted_as_empty
+/// The server counts an empty request as empty (`ServerStats::empty`)
+/// whatever it received before: a 0-byte datagram is a message of its own,
+/// not what is left of the last one.
+#[test]
+fn echo_server_counts_an_empty_request_after_a_longer_one_as_empty() {
+    let echo = server::spawn(Family::V4.any_port(), Reply::Upper).expect("start the echo server");
+    let client = net::bind_loopback(Family::V4).expect("bind the client");
+    for request in [&b"not empty"[..], b""] {
+        recv::request(&client, echo.local_addr(), request, "the echo reply")
+            .expect("the echo server answers each request");
+    }
+    let stats = echo.shutdown();
+
+    assert_eq!(
+        (stats.received, stats.empty),
+        (2, 1),
+        "expected 2 requests received, 1 of them empty; got {stats:?}: the server saw the empty \
+         one as longer than 0 bytes"
+    );
+}
+// ANCHOR_END: empty_counted_as_empty
+
 // ANCHOR: exercise_2_1
 /// Exercise 2.1: the echo server answers two empty requests with two empty replies, then still serves.
 ///

@@ -197,6 +197,39 @@ fn five_tcp_writes_come_back_from_one_read_merged(#[case] family: Family, #[case
 }
 // ANCHOR_END: tcp_stream_merges
 
+// ANCHOR: echo_counts_back_to_back
+/// The echo server is a UDP receiver too: two requests one client sends
+/// back to back, before the server has read either, are two receives for
+/// it, two requests in its counters, and two replies.
+#[test]
+fn echo_server_counts_two_back_to_back_requests_as_two_and_answers_each() {
+    use udp_lab::lab::server::{self, Reply};
+    let echo = server::spawn(Family::V4.any_port(), Reply::Upper).expect("start the echo server");
+    let client = net::bind_loopback(Family::V4).expect("bind the client");
+    for request in [&b"first"[..], b"second"] {
+        client
+            .send_to(request, echo.local_addr())
+            .expect("send_to on loopback");
+    }
+
+    let first = recv::recv_datagram(&client, "the first reply").expect("the first is answered");
+    assert_eq!(
+        first.text(),
+        "FIRST",
+        "expected the first request alone, upper-cased; got {:?}: a server that read both \
+         requests as one would merge them",
+        first.text()
+    );
+    recv::recv_datagram(&client, "the second reply").expect("the second is answered on its own");
+    let stats = echo.shutdown();
+    assert_eq!(
+        (stats.received, stats.replied),
+        (2, 2),
+        "two sends are two receives for the server, each answered: {stats:?}"
+    );
+}
+// ANCHOR_END: echo_counts_back_to_back
+
 // ANCHOR: exercise_3_1
 /// Exercise 3.1: the echo server answers a burst of requests of every size with one reply each, in order.
 ///

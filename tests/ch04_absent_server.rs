@@ -292,6 +292,37 @@ fn kernel_counts_what_the_sender_is_not_told(#[case] family: Family) {
 }
 // ANCHOR_END: kernel_counts
 
+// ANCHOR: stopped_server_is_absent
+/// Once stopped, a server is an absent server: nothing of it is left on its
+/// port, so a socket connected to that address hears the kernel's refusal
+/// (chapter 10) instead of silence.
+#[test]
+#[file_serial(icmp)] // it makes the kernel send an ICMP port unreachable
+fn a_connected_client_of_a_stopped_server_hears_the_refusal() {
+    use udp_lab::lab::server::{self, Reply};
+    let echo = server::spawn(Family::V4.any_port(), Reply::Upper).expect("start the echo server");
+    let client = net::bind_loopback(Family::V4).expect("bind the client");
+    client
+        .connect(echo.local_addr())
+        .expect("connect the client to the server");
+    client
+        .send(b"are you there?")
+        .expect("send to the running server");
+    recv::recv_datagram(&client, "the reply").expect("the running server answers");
+    echo.shutdown();
+
+    client
+        .send(b"and now?")
+        .expect("send returns Ok: the refusal comes after");
+    let got = listen_for_an_answer(&client);
+    assert!(
+        matches!(&got, Err(e) if matches!(e.kind(), io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionReset)),
+        "expected ECONNREFUSED (WSAECONNRESET on Windows): a stopped server leaves no socket on its \
+         port; got {got:?}, as if something still held the port and queued the request"
+    );
+}
+// ANCHOR_END: stopped_server_is_absent
+
 // ANCHOR: exercise_4_1
 /// Exercise 4.1: a stopped server's port is free to bind again.
 ///

@@ -131,6 +131,39 @@ fn zero_read_timeout_is_rejected_as_invalid_input() {
 }
 // ANCHOR_END: zero_timeout
 
+// ANCHOR: stop_and_wait_bounded
+/// Every client of the lab bounds its waits, the stop-and-wait sender of
+/// chapter 12 too: toward a peer that never acknowledges, it gives up after
+/// its attempts with `TimedOut`, instead of waiting for an ACK forever.
+#[test]
+fn a_stop_and_wait_sender_gives_up_on_a_silent_peer_in_bounded_time() {
+    use udp_lab::lab::reliable::{self, RetryPolicy, StopAndWait, Unchecked};
+    let (_silent, addr) = silent_server(Family::V4);
+    let retry = RetryPolicy {
+        first_timeout: Duration::from_millis(10),
+        max_timeout: Duration::from_millis(20),
+        attempts: 3,
+    };
+    let sock = net::bind_loopback(Family::V4).expect("bind the sender");
+    let (done, outcome) = mpsc::channel();
+    thread::spawn(move || {
+        let settings = StopAndWait {
+            chunk_size: 64,
+            retry,
+        };
+        let sent = reliable::send_stream(&sock, addr, b"never acknowledged", &settings, &Unchecked);
+        let _ = done.send(sent.map_err(|e| e.kind()));
+    });
+
+    let got = outcome.recv_timeout(DEFAULT_TIMEOUT);
+    assert!(
+        matches!(got, Ok(Err(io::ErrorKind::TimedOut))),
+        "expected Err(TimedOut) within {DEFAULT_TIMEOUT:?} (3 attempts of at most 20 ms); got {got:?}: \
+         a receive without a read timeout waits forever"
+    );
+}
+// ANCHOR_END: stop_and_wait_bounded
+
 // ANCHOR: exercise_9_1
 /// Exercise 9.1: a retrying client gives up on a silent server with TimedOut, in bounded time.
 ///

@@ -298,6 +298,31 @@ fn send_to_another_address_on_a_connected_socket_depends_on_the_os() {
 // ---------------------------------------------------------------------------
 // Exercises
 
+// ANCHOR: relay_hears_refusals
+/// The relay of chapter 11 connects its socket toward the server, so it is
+/// told when nothing listens there: the refusal surfaces as an error on
+/// that socket's next receive, which the relay counts.
+#[test]
+#[file_serial(icmp)]
+fn a_relay_in_front_of_an_absent_server_counts_the_refusal() {
+    use udp_lab::lab::relay::{self, Links};
+    let absent = closed_port(Family::V4);
+    let relay = relay::spawn(Family::V4.any_port(), absent.addr(), Links::default())
+        .expect("start the relay");
+    let client = bound(Family::V4);
+    client
+        .send_to(b"anyone there?", relay.local_addr())
+        .expect("send to the relay");
+
+    let counted = relay.wait_until("a refused receive", |stats| stats.recv_errors >= 1);
+    assert!(
+        counted.is_ok(),
+        "expected the relay to count at least 1 receive error (ECONNREFUSED on its connected socket); \
+         got {counted:?}: an unconnected socket is never told"
+    );
+}
+// ANCHOR_END: relay_hears_refusals
+
 // ANCHOR: exercise_10_1
 /// Exercise 10.1: a retrying client takes no reply from a stranger.
 ///

@@ -264,6 +264,33 @@ fn relay_returns_each_reply_to_the_client_that_asked() {
 }
 // ANCHOR_END: replies_to_their_client
 
+// ANCHOR: hold_is_a_delay
+/// Holding for reordering is a bounded delay: with every datagram held
+/// and no overtaker ever coming, a request and its reply each wait out the
+/// hold clock, and the round trip still ends, at least twice the hold later.
+#[test]
+fn a_lone_request_held_both_ways_is_answered_after_the_hold_clock() {
+    const HOLD: Duration = Duration::from_millis(40);
+    let echo = server::spawn(Family::V4.any_port(), Reply::Upper).expect("start the echo server");
+    let imp = Impairments::seeded(3).reorder(4, 1.0).hold(HOLD);
+    let relay =
+        relay::spawn(Family::V4.any_port(), echo.local_addr(), imp).expect("start the relay");
+    let client = net::bind_loopback(Family::V4).expect("bind the client");
+
+    let started = Instant::now();
+    let reply = recv::request(&client, relay.local_addr(), b"alone", "the held reply");
+    let elapsed = started.elapsed();
+
+    let reply = reply.expect("expected the reply within the socket's timeout: the hold clock releases what no overtaker does");
+    assert_eq!(reply.payload, b"ALONE", "holding changes when, not what");
+    assert!(
+        elapsed >= 2 * HOLD,
+        "expected a round trip of at least {:?} (held {HOLD:?} each way); got {elapsed:?}",
+        2 * HOLD
+    );
+}
+// ANCHOR_END: hold_is_a_delay
+
 // ANCHOR: shutdown_releases
 #[test]
 fn shutdown_releases_a_datagram_still_held() {

@@ -417,6 +417,30 @@ fn pinger_counts_every_ping_the_relay_dropped_as_lost() {
 }
 // ANCHOR_END: ping_loss
 
+// ANCHOR: ping_duplicates_late
+/// A duplicated echo is late, never the answer: against a server that
+/// sends every echo twice, each ping after the first finds the previous
+/// ping's second copy waiting, and the pinger counts it as late.
+#[test]
+fn pinger_counts_a_duplicated_echo_as_late_not_as_the_next_answer() {
+    let settings = PingSettings {
+        count: 5,
+        timeout: DEFAULT_TIMEOUT,
+        interval: Duration::ZERO,
+    };
+    let sock = net::bind_loopback(Family::V4).expect("bind the pinger");
+
+    let report = reliable::ping(&sock, echo_twice(), &settings, |_| {}).expect("ping runs");
+
+    assert_eq!(
+        (report.received(), report.late),
+        (5, 4),
+        "expected 5 pings answered and 4 late copies (the 5th ping's copy comes after the run); \
+         got {report:?}: a copy taken for the next ping's echo is not counted late"
+    );
+}
+// ANCHOR_END: ping_duplicates_late
+
 // ANCHOR: ping_python
 /// The pinger against the article's upper-casing echo server (Python,
 /// `tests/peers/echo_server.py`): the upper-case ping survives `data.upper()`.
@@ -462,9 +486,10 @@ fn pinger_works_against_the_articles_echo_server() {
 /// on both ends: the stream must arrive intact. Uses (imported at the top of
 /// this file unless said): `Integrity` (`fn seal(&self, frame: Vec<u8>) ->
 /// Vec<u8>`, `fn open(&self, datagram: &[u8]) -> Option<Vec<u8>>`);
-/// `transfer(Family, Links, &dyn Integrity, |sock, peer| ...)`, `stream(len)`,
-/// `fast_retry()` (in this file); `reliable::send_stream(&UdpSocket, peer,
-/// &[u8], &StopAndWait, &dyn Integrity)`; `Links::both(Impairments)`.
+/// `transfer(Family, Links, &dyn Integrity, |sock, peer| ...)`, `stream(len)`
+/// (in this file); `fast_retry() -> RetryPolicy` (from
+/// `udp_lab::lab::reliable`); `reliable::send_stream(&UdpSocket, peer, &[u8],
+/// &StopAndWait, &dyn Integrity)`; `Links::both(Impairments)`.
 ///
 /// Catches: delivers_duplicates
 #[test]
@@ -485,9 +510,9 @@ fn a_checksum_lets_stop_and_wait_survive_corruption() {
 /// `Links::both(lossy(3))` and check the stream arrives intact. Uses (imported
 /// at the top of this file unless said): `reliable::Frame::{Data, Ack, Fin}`
 /// with `.encode() -> Vec<u8>` and `Frame::decode(&[u8]) -> Option<Frame>`;
-/// `transfer(Family, Links, &dyn Integrity, |sock, peer| ...)`, `lossy(seed) ->
-/// Impairments`, `stream(len)` (in this file); `recv::is_timeout(&io::Error) ->
-/// bool`.
+/// `transfer(Family, Links, &dyn Integrity, |sock, peer| ...)`, `stream(len)`
+/// (in this file); `lossy(seed) -> Impairments` (from `udp_lab::lab::reliable`);
+/// `recv::is_timeout(&io::Error) -> bool`.
 ///
 /// Catches: delivers_duplicates
 #[test]

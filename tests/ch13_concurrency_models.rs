@@ -379,6 +379,29 @@ fn bench_counts_a_wrong_reply_and_never_takes_it_for_the_answer(#[case] thread_p
 }
 // ANCHOR_END: bench_checks_replies
 
+// ANCHOR: p99_ignores_one_outlier
+/// `max` is one request; p99 is what 1 request in 100 sees. One stall among
+/// a thousand fast answers moves the max, never p99: that is why bench
+/// reports both.
+#[test]
+fn one_slow_request_in_a_thousand_moves_the_max_not_p99() {
+    use std::time::Duration;
+    let fast = Duration::from_millis(1);
+    let stall = Duration::from_secs(1);
+    let mut samples = vec![fast; 999];
+    samples.insert(500, stall);
+
+    let latency = load::Latency::of(&mut samples);
+
+    assert_eq!(
+        (latency.p99, latency.max),
+        (fast, stall),
+        "expected p99 {fast:?} (999 of 1000 answers took 1 ms) and max {stall:?}; got {latency:?}: \
+         a p99 that is the max makes one stall look like the norm"
+    );
+}
+// ANCHOR_END: p99_ignores_one_outlier
+
 // ANCHOR: exercise_13_1
 /// Exercise 13.1: a pool of three threads answers only from pool-1 to pool-3.
 ///
