@@ -4,13 +4,13 @@
 //!
 //! Run: `cargo test --test cli_doctor`
 
-use std::io::Read;
+mod support;
+
 use std::process::{Command, Output, Stdio};
-use std::sync::mpsc;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
+use support::process::output_within;
 use udp_lab::net;
 
 /// How long one `udp-lab doctor` may take (it runs a few tiny programs).
@@ -33,46 +33,8 @@ fn doctor(args: &[&str], env: &[(&str, &str)]) -> Output {
 #[track_caller]
 fn run_doctor(mut command: Command, args: &[&str]) -> Output {
     command.arg("doctor").args(args);
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("starting udp-lab doctor: {e}"));
-    let pipes: [Box<dyn Read + Send>; 2] = [
-        Box::new(child.stdout.take().expect("stdout was piped")),
-        Box::new(child.stderr.take().expect("stderr was piped")),
-    ];
-    let (tx, rx) = mpsc::channel();
-    for (index, mut pipe) in pipes.into_iter().enumerate() {
-        let tx = tx.clone();
-        thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let _ = pipe.read_to_end(&mut bytes);
-            let _ = tx.send((index, bytes));
-        });
-    }
-    let until = Instant::now() + DEADLINE;
-    let mut outputs = [Vec::new(), Vec::new()];
-    for _ in 0..2 {
-        match rx.recv_timeout(until.saturating_duration_since(Instant::now())) {
-            Ok((index, bytes)) => outputs[index] = bytes,
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("udp-lab doctor {args:?} did not finish within {DEADLINE:?}");
-            }
-        }
-    }
-    let status = child
-        .wait()
-        .unwrap_or_else(|e| panic!("waiting for udp-lab doctor: {e}"));
-    let [stdout, stderr] = outputs;
-    Output {
-        status,
-        stdout,
-        stderr,
-    }
+    let what = format!("udp-lab doctor {args:?}");
+    output_within(command.stdin(Stdio::null()), DEADLINE, &what)
 }
 
 /// Runs `udp-lab doctor --json` and parses its report; it must exit 0.

@@ -10,14 +10,16 @@
 //!
 //! Run: `cargo test --test socket_tier`
 
-use std::io::{self, Read, Write};
+mod support;
+
+use std::io::{self, Write};
 use std::net::{SocketAddr, UdpSocket};
-use std::process::{Command, Output, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Output};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rstest::rstest;
+use support::process::output_within;
 use udp_lab::net::{self, Family};
 use udp_lab::{limits, recv, tcp, tune};
 
@@ -49,52 +51,6 @@ fn run_this_binary_without_ipv6(filter: &str, ci: Option<&str>, extra: &[&str]) 
         ci.unwrap_or("(unset)")
     );
     output_within(&mut child, CHILD_DEADLINE, &shown)
-}
-
-/// Runs `command` to completion and returns its output; a child still
-/// running after `deadline` is killed and the test fails: no hung test.
-#[track_caller]
-fn output_within(command: &mut Command, deadline: Duration, what: &str) -> Output {
-    let mut child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("starting {what}: {e}"));
-    let pipes: [Box<dyn Read + Send>; 2] = [
-        Box::new(child.stdout.take().expect("stdout was piped")),
-        Box::new(child.stderr.take().expect("stderr was piped")),
-    ];
-    let (tx, rx) = mpsc::channel();
-    for (index, mut pipe) in pipes.into_iter().enumerate() {
-        let tx = tx.clone();
-        // Each pipe is drained in a thread until the child closes it (exits).
-        thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let _ = pipe.read_to_end(&mut bytes);
-            let _ = tx.send((index, bytes));
-        });
-    }
-    let until = Instant::now() + deadline;
-    let mut outputs = [Vec::new(), Vec::new()];
-    for _ in 0..2 {
-        match rx.recv_timeout(until.saturating_duration_since(Instant::now())) {
-            Ok((index, bytes)) => outputs[index] = bytes,
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("{what} did not finish within {deadline:?}, so it was killed: it must never hang");
-            }
-        }
-    }
-    let status = child
-        .wait()
-        .unwrap_or_else(|e| panic!("waiting for {what}: {e}"));
-    let [stdout, stderr] = outputs;
-    Output {
-        status,
-        stdout,
-        stderr,
-    }
 }
 
 /// The whole output of a child run, for assertion messages.
@@ -291,7 +247,7 @@ fn free_port_below_the_ephemeral_range_is_between_20000_and_31999_and_bindable()
 fn datagram_text_is_the_payload_with_invalid_utf8_shown_as_replacement_characters() {
     let datagram = recv::Datagram {
         payload: b"caf\xc3\xa9 \xff".to_vec(),
-        from: "127.0.0.1:9".parse().expect("an address"),
+        from: "192.0.2.7:7".parse().expect("an address"),
     };
     assert_eq!(
         datagram.text(),
