@@ -62,18 +62,8 @@ pub fn binaries(
     chapters: &[&str],
     build: Build,
 ) -> Result<Binaries, Failure> {
-    let mut cmd = runner::cargo(root, target);
-    cmd.args(["test", "--no-run", "--features", FEATURE])
-        .args(["--message-format", "json-render-diagnostics"]);
-    for chapter in chapters {
-        cmd.args(["--test", chapter]);
-    }
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped());
-    cmd.stderr(match build {
-        Build::Shown => Stdio::inherit(),
-        Build::Quiet => Stdio::piped(),
-    });
-    let output = cmd
+    let flags = ["--no-run", "--message-format", "json-render-diagnostics"];
+    let output = runner::cargo_test_of(root, target, &flags, chapters, build)
         .output()
         .map_err(|e| Failure::Usage(format!("running cargo in {}: {e}", root.display())))?;
     if !output.status.success() {

@@ -91,6 +91,30 @@ pub fn cargo(root: &Path, target: Option<&Path>) -> Command {
     cmd
 }
 
+/// `cargo test --features planted-bugs FLAGS --test CHAPTER...` in `root`,
+/// built in `target`: stdin closed, stdout piped, the build's messages
+/// shown or kept quiet as `build` says.
+pub fn cargo_test_of(
+    root: &Path,
+    target: Option<&Path>,
+    flags: &[&str],
+    chapters: &[&str],
+    build: Build,
+) -> Command {
+    let mut cmd = cargo(root, target);
+    cmd.args(["test", "--features", super::bugs::FEATURE])
+        .args(flags);
+    for chapter in chapters {
+        cmd.args(["--test", chapter]);
+    }
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped());
+    cmd.stderr(match build {
+        Build::Shown => Stdio::inherit(),
+        Build::Quiet => Stdio::piped(),
+    });
+    cmd
+}
+
 /// `cargo test --features planted-bugs --test CHAPTER... -- --exact
 /// --include-ignored NAMES...` in `root`, built in `target` (the
 /// checkout's own when `None`). Built with the planted bugs in (none is
@@ -103,17 +127,8 @@ pub fn cargo_test(
     names: &[&str],
     build: Build,
 ) -> Result<Run, Failure> {
-    let mut cmd = cargo(root, target);
-    cmd.args(["test", "--no-fail-fast", "--features", super::bugs::FEATURE]);
-    for chapter in chapters {
-        cmd.args(["--test", chapter]);
-    }
+    let mut cmd = cargo_test_of(root, target, &["--no-fail-fast"], chapters, build);
     cmd.args(["--", "--exact", "--include-ignored"]).args(names);
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped());
-    cmd.stderr(match build {
-        Build::Shown => Stdio::inherit(),
-        Build::Quiet => Stdio::piped(),
-    });
     let output = cmd
         .output()
         .map_err(|e| Failure::Usage(format!("running cargo test in {}: {e}", root.display())))?;
