@@ -136,10 +136,10 @@ struct Report {
 
 /// Runs `udp-lab doctor`.
 pub fn run(args: &DoctorArgs) -> Outcome {
-    let root = args
-        .root
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    // The checkout holding the current directory first, as the exercises
+    // runner does: a binary reused from a shared target folder still names
+    // the checkout it was built in, which may be another copy or gone.
+    let root = super::exercises::tree::root(args.root.as_deref());
     let report = examine(&root);
     if args.json {
         let json = serde_json::to_string_pretty(&report)
