@@ -481,7 +481,9 @@ fn pinger_works_against_the_articles_echo_server() {
 /// Hint: write a type that implements `Integrity`: `seal` appends a checksum of
 /// the frame (the Internet checksum of RFC 1071, or any sum that changes when
 /// one bit flips), `open` checks and strips it (`None` when it does not match).
-/// Run `transfer` over
+/// This file already computes RFC 1071's sum for the corruption test above:
+/// `with_sum(&[u8]) -> Vec<u8>` and `sum_matches(&[u8]) -> bool` (in this
+/// file); use them or write your own. Run `transfer` over
 /// `Links::both(Impairments::seeded(5).corrupt(0.3).loss(0.1))` with your check
 /// on both ends: the stream must arrive intact. Uses (imported at the top of
 /// this file unless said): `Integrity` (`fn seal(&self, frame: Vec<u8>) ->
