@@ -81,9 +81,9 @@ pub struct Planted {
     /// What the lab does wrong, in one line.
     pub what: &'static str,
     /// Chapter tests that fail with it, as `chNN_slug::test_fn` (every rstest
-    /// case of `test_fn` runs): the course's own tests are shown sharp. Empty
-    /// when only the exercises that list it under `Catches:` catch it
-    /// (`udp-lab dev verify` requires one or the other).
+    /// case of `test_fn` runs): the course's own tests are shown sharp. Never
+    /// empty: `udp-lab dev verify` requires at least one, and that each fails
+    /// under the bug.
     pub caught_by: &'static [&'static str],
 }
 
@@ -146,7 +146,7 @@ pub const CATALOGUE: &[Planted] = &[
         &["ch02_empty_datagrams::echo_server_counts_an_empty_request_after_a_longer_one_as_empty"]),
     bug(Bug::Ipv4SizedBuffer, "ipv4_sized_buffer", 7,
         "the echo server's receive buffer is 65,507 bytes (IPv4's largest payload): the largest IPv6 request is cut",
-        &[]),
+        &["ch07_datagram_size::law_every_payload_size_round_trips_intact_through_the_echo_server"]),
     bug(Bug::CutsOversizedReplies, "cuts_oversized_replies", 7,
         "a reply too long for one datagram is cut to fit and sent, instead of refused (EMSGSIZE) and counted",
         &["ch01_echo::threaded_reply_too_large_to_send_is_counted_as_a_send_error"]),
