@@ -89,6 +89,14 @@ fn list(root: &Path) -> Outcome {
     }
     let (done, total) = progress(&verdicts);
     println!("\n{done} of {total} done");
+    if done > 0 {
+        // list runs each test once on the real library; only check and
+        // grade also run it under the planted bugs it must catch.
+        println!(
+            "(passing: your test passes on the real library; `cargo run -- exercises check N.M` \
+             also shows which planted bugs it catches, as a grade does)"
+        );
+    }
     println!("{}", next_hint(&chapters, &verdicts));
     Ok(())
 }
