@@ -129,7 +129,7 @@ impl Model {
         if async_model && !cfg!(feature = "tokio") {
             return Err(format!(
                 "the {self} model is not in this build: it needs the cargo feature \"tokio\" \
-                 (cargo run --features tokio -- serve --model {self})"
+                 (cargo run --features tokio -- ... --model {self})"
             ));
         }
         Ok(self)
