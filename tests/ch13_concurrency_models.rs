@@ -255,6 +255,31 @@ fn shutdown_wakes_every_thread_blocked_in_recv(#[case] model: Model) {
 }
 // ANCHOR_END: shutdown_wakes_every_thread
 
+// ANCHOR: tokio_needs_its_feature
+#[test]
+fn every_model_name_parses_back_and_only_tokio_models_need_a_feature() {
+    for model in Model::ALL {
+        let parsed: Result<Model, String> = model.name().parse();
+        assert_eq!(parsed, Ok(model), "--model {model} names {model:?}");
+
+        let built = model.built();
+        let expected = !is_async(model) || cfg!(feature = "tokio");
+        assert_eq!(
+            built.is_ok(),
+            expected,
+            "{model}: only the tokio models need the cargo feature tokio (a student's default \
+             build does not compile tokio); got {built:?}"
+        );
+        if let Err(why) = built {
+            assert!(
+                why.contains("--features tokio"),
+                "{model}: the refusal says how to build it: {why}"
+            );
+        }
+    }
+}
+// ANCHOR_END: tokio_needs_its_feature
+
 // ANCHOR: reuseport_bind_rule
 /// Binds a second socket to the first one's address; each sets
 /// `SO_REUSEPORT` or not.

@@ -329,7 +329,12 @@ fn contenders(args: &BenchArgs) -> Result<Vec<Contender>, Failure> {
     for pick in &args.model {
         let picked = match pick {
             Pick::All => std::iter::once(Contender::Bare)
-                .chain(Model::ALL.into_iter().filter(|m| m.built().is_ok()).map(Contender::Model))
+                .chain(
+                    Model::ALL
+                        .into_iter()
+                        .filter(|m| m.built().is_ok())
+                        .map(Contender::Model),
+                )
                 .collect(),
             Pick::Bare => vec![Contender::Bare],
             Pick::Model(model) => vec![Contender::Model(*model)],
