@@ -4,9 +4,10 @@
 //! every choice serves the article's 50 clients correctly: one thread
 //! (`single`), a new thread per datagram (the article's
 //! `ThreadingUDPServer`), a pool of threads on one socket, N sockets sharing
-//! one port with `SO_REUSEPORT`, or one thread answering in batches
-//! (`recvmmsg`/`sendmmsg`). They differ in cost, which `udp-lab bench`
-//! measures; correctness they share, and that is proved here.
+//! one port with `SO_REUSEPORT`, one thread answering in batches
+//! (`recvmmsg`/`sendmmsg`), or async tasks on tokio's runtimes (`tokio`,
+//! `tokio-multi`). They differ in cost, which `udp-lab bench` measures;
+//! correctness they share, and that is proved here.
 //!
 //! The article's words it checks: `socketserver.ThreadingUDPServer` ("每来一个
 //! 数据报就开一个线程": a thread per request) serving 50 client threads of 10
@@ -15,7 +16,8 @@
 //!
 //! The clients are chapter 05's (`udp_lab::lab::load::clients`).
 //!
-//! Run: `cargo test --test ch13_concurrency_models`
+//! Run: `cargo test --test ch13_concurrency_models` (the tokio models'
+//! cases say they skip: add `--features tokio` to run them too).
 
 mod support;
 
@@ -41,9 +43,16 @@ const ROUNDS: usize = 10;
 /// these tests: fixed, so a test means the same on every machine.
 const WORKERS: usize = 4;
 
+/// Whether `model` runs on tokio, which a build has only with the cargo
+/// feature `tokio`.
+fn is_async(model: Model) -> bool {
+    matches!(model, Model::Tokio | Model::TokioMulti)
+}
+
 /// Starts `model` with `reply` on `family`'s loopback, [`WORKERS`] workers.
 /// `None` where the model cannot exist: `reuseport` without `SO_REUSEPORT`
-/// (Windows), which must then fail to start, and say why.
+/// (Windows), or a tokio model without the feature `tokio`, which must then
+/// fail to start, and say why.
 #[track_caller]
 fn start(model: Model, reply: Reply, family: Family) -> Option<ServerHandle> {
     let config = ServerConfig {
@@ -51,6 +60,19 @@ fn start(model: Model, reply: Reply, family: Family) -> Option<ServerHandle> {
         ..ServerConfig::new(model, reply)
     };
     let started = models::spawn_with(family.any_port(), config);
+    if is_async(model) && !cfg!(feature = "tokio") {
+        let err = started
+            .err()
+            .expect("without the feature tokio a tokio model must not start");
+        assert!(
+            err.to_string().contains("--features tokio"),
+            "the error says how to build it: {err}"
+        );
+        // Not a skip CI could avoid in this build: CI runs these cases in a
+        // step of its own, `cargo test --features tokio --test ch13_concurrency_models`.
+        net::skip_even_under_ci(format!("{err}; CI runs it with --features tokio"));
+        return None;
+    }
     if model == Model::ReusePort && !cfg!(unix) {
         let err = started
             .err()
@@ -64,9 +86,10 @@ fn start(model: Model, reply: Reply, family: Family) -> Option<ServerHandle> {
     Some(started.unwrap_or_else(|e| panic!("starting the {model} server on {family}: {e}")))
 }
 
-/// Whether `name` is one of `model`'s threads: `Thread-N` handlers for
-/// thread-per-datagram, `pool-1`..`pool-4`, `reuseport-1`..`reuseport-4`,
-/// or the one thread `single` / `batch`.
+/// Whether `name` is one of `model`'s threads (or tasks): `Thread-N`
+/// handlers for thread-per-datagram, `pool-1`..`pool-4`,
+/// `reuseport-1`..`reuseport-4`, `tokio-multi-1`..`tokio-multi-4`, or the
+/// one thread `single` / `batch` / `tokio`.
 fn is_thread_of(model: Model, name: &str) -> bool {
     let numbered = |prefix: &str, range: std::ops::RangeInclusive<usize>| {
         name.strip_prefix(prefix)
@@ -74,10 +97,11 @@ fn is_thread_of(model: Model, name: &str) -> bool {
             .is_some_and(|n| range.contains(&n))
     };
     match model {
-        Model::Single | Model::Batch => name == model.name(),
+        Model::Single | Model::Batch | Model::Tokio => name == model.name(),
         Model::ThreadPerDatagram => numbered("Thread-", 1..=usize::MAX),
         Model::Pool => numbered("pool-", 1..=WORKERS),
         Model::ReusePort => numbered("reuseport-", 1..=WORKERS),
+        Model::TokioMulti => numbered("tokio-multi-", 1..=WORKERS),
     }
 }
 
@@ -92,7 +116,9 @@ fn every_model_answers_fifty_clients_each_with_its_own_replies(
         Model::ThreadPerDatagram,
         Model::Pool,
         Model::ReusePort,
-        Model::Batch
+        Model::Batch,
+        Model::Tokio,
+        Model::TokioMulti
     )]
     model: Model,
 ) {
@@ -123,6 +149,8 @@ fn every_model_answers_fifty_clients_each_with_its_own_replies(
 #[case::pool(Model::Pool)]
 #[case::reuseport(Model::ReusePort)]
 #[case::batch(Model::Batch)]
+#[case::tokio(Model::Tokio)]
+#[case::tokio_multi(Model::TokioMulti)]
 fn threaded_replies_name_the_thread_of_the_model_that_served_them(#[case] model: Model) {
     let Some(server) = start(model, Reply::Threaded, Family::V4) else {
         return;
@@ -151,6 +179,8 @@ fn threaded_replies_name_the_thread_of_the_model_that_served_them(#[case] model:
 #[case::pool(Model::Pool, 0)]
 #[case::reuseport(Model::ReusePort, 0)]
 #[case::batch(Model::Batch, 0)]
+#[case::tokio(Model::Tokio, 0)]
+#[case::tokio_multi(Model::TokioMulti, 0)]
 fn only_thread_per_datagram_starts_a_thread_for_each_request(
     #[case] model: Model,
     #[case] threads: usize,
@@ -202,6 +232,8 @@ fn per_thread_counters_add_up_to_every_request_once(#[case] model: Model) {
 #[case::pool(Model::Pool)]
 #[case::reuseport(Model::ReusePort)]
 #[case::batch(Model::Batch)]
+#[case::tokio(Model::Tokio)]
+#[case::tokio_multi(Model::TokioMulti)]
 fn shutdown_wakes_every_thread_blocked_in_recv(#[case] model: Model) {
     let Some(server) = start(model, Reply::Upper, Family::V4) else {
         return;
@@ -222,6 +254,31 @@ fn shutdown_wakes_every_thread_blocked_in_recv(#[case] model: Model) {
     );
 }
 // ANCHOR_END: shutdown_wakes_every_thread
+
+// ANCHOR: tokio_needs_its_feature
+#[test]
+fn every_model_name_parses_back_and_only_tokio_models_need_a_feature() {
+    for model in Model::ALL {
+        let parsed: Result<Model, String> = model.name().parse();
+        assert_eq!(parsed, Ok(model), "--model {model} names {model:?}");
+
+        let built = model.built();
+        let expected = !is_async(model) || cfg!(feature = "tokio");
+        assert_eq!(
+            built.is_ok(),
+            expected,
+            "{model}: only the tokio models need the cargo feature tokio (a student's default \
+             build does not compile tokio); got {built:?}"
+        );
+        if let Err(why) = built {
+            assert!(
+                why.contains("--features tokio"),
+                "{model}: the refusal says how to build it: {why}"
+            );
+        }
+    }
+}
+// ANCHOR_END: tokio_needs_its_feature
 
 // ANCHOR: reuseport_bind_rule
 /// Binds a second socket to the first one's address; each sets

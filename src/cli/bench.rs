@@ -153,7 +153,8 @@ impl FromStr for Pick {
 }
 
 /// `--model`'s value parser: `all`, `bare` and the models, each with its
-/// help line, the models described as `udp-lab serve --help` does.
+/// help line, the models described as `udp-lab serve --help` does; a model
+/// this build lacks is refused with the line that says how to build it.
 fn pick_choice() -> impl TypedValueParser<Value = Pick> {
     let extra = [
         (
@@ -170,6 +171,10 @@ fn pick_choice() -> impl TypedValueParser<Value = Pick> {
             .into_iter()
             .chain(Model::ALL.map(|m| (m.name(), model_help(m)))),
     )
+    .try_map(|pick| match pick {
+        Pick::Model(model) => model.built().map(Pick::Model),
+        other => Ok(other),
+    })
 }
 
 /// `--duration-s`'s value parser: seconds, more than 0 and at most
@@ -324,7 +329,12 @@ fn contenders(args: &BenchArgs) -> Result<Vec<Contender>, Failure> {
     for pick in &args.model {
         let picked = match pick {
             Pick::All => std::iter::once(Contender::Bare)
-                .chain(Model::ALL.into_iter().map(Contender::Model))
+                .chain(
+                    Model::ALL
+                        .into_iter()
+                        .filter(|m| m.built().is_ok())
+                        .map(Contender::Model),
+                )
                 .collect(),
             Pick::Bare => vec![Contender::Bare],
             Pick::Model(model) => vec![Contender::Model(*model)],

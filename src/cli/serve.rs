@@ -17,7 +17,7 @@
 
 use std::sync::Arc;
 
-use clap::builder::TypedValueParser;
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use udp_lab::lab::server::models::{self, Model, ServerConfig};
 use udp_lab::lab::server::{Observer, Reply, Served, ServerStats};
 
@@ -50,9 +50,12 @@ pub fn reply_choice() -> impl TypedValueParser<Value = Reply> {
     choice::<Reply>(Reply::ALL.map(|r| (r.name(), reply_name(r))))
 }
 
-/// `--model`'s value parser: the model names with their help lines.
+/// `--model`'s value parser: the model names with their help lines; a
+/// model this build lacks (`tokio` without the cargo feature) is refused
+/// with one line saying how to build it (exit 2).
 fn model_choice() -> impl TypedValueParser<Value = Model> {
-    choice::<Model>(Model::ALL.map(|m| (m.name(), model_help(m))))
+    let names = Model::ALL.map(|m| PossibleValue::new(m.name()).help(model_help(m)));
+    PossibleValuesParser::new(names).try_map(|name| name.parse::<Model>()?.built())
 }
 
 /// Runs `udp-lab serve` until SIGINT or SIGTERM.
@@ -128,6 +131,13 @@ pub fn model_help(model: Model) -> &'static str {
         Model::Pool => "N threads, each blocked in recv_from on the same socket",
         Model::ReusePort => "N sockets bound to one address with SO_REUSEPORT, a thread each",
         Model::Batch => "one socket, drained and answered in batches (recvmmsg/sendmmsg)",
+        Model::Tokio if cfg!(feature = "tokio") => {
+            "tokio's current-thread runtime: one thread, one task awaiting each datagram"
+        }
+        Model::TokioMulti if cfg!(feature = "tokio") => {
+            "tokio's multi-thread runtime: N tasks on N worker threads, one socket"
+        }
+        Model::Tokio | Model::TokioMulti => "async on tokio; not in this build: --features tokio",
     }
 }
 

@@ -29,6 +29,10 @@ pub fn demo() -> std::io::Result<Report> {
             lines.push("reuseport: skipped, this OS has no SO_REUSEPORT".to_string());
             continue;
         }
+        if let Err(why) = model.built() {
+            lines.push(format!("{model}: skipped, {why}"));
+            continue;
+        }
         let server = models::spawn(Family::V4.any_port(), model, Reply::Upper)?;
         let run = load::run(server.local_addr(), &LOAD)?;
         let receivers = server.worker_stats().len();

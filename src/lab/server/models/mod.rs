@@ -1,5 +1,5 @@
-//! Concurrency models: five ways to dispatch a UDP server's datagrams to
-//! threads, each serving both of the article's reply styles.
+//! Concurrency models: seven ways to dispatch a UDP server's datagrams to
+//! threads (or tasks), each serving both of the article's reply styles.
 //!
 //! | [`Model`] | threads | sockets | system calls per datagram |
 //! |---|---|---|---|
@@ -8,6 +8,8 @@
 //! | `pool` | N, all blocked in `recv_from` on one socket | 1 | 2 |
 //! | `reuseport` | N, one per socket | N, one port (`SO_REUSEPORT`) | 2 |
 //! | `batch` | 1 | 1 | 2 per *batch* (`recvmmsg`, `sendmmsg`) |
+//! | `tokio` | 1, a current-thread runtime running one task | 1 | 2, plus `epoll_wait` when the socket runs dry |
+//! | `tokio-multi` | N runtime workers running N tasks on one socket | 1 | 2, plus `epoll_wait` when the socket runs dry |
 //!
 //! On loopback a datagram costs the kernel little; what dominates is the
 //! system call around it (entering and leaving the kernel, waking the
@@ -16,7 +18,8 @@
 //! With [`Reply::Threaded`] the reply names the thread that produced it:
 //! `Thread-N` for a thread-per-datagram handler (as Python names them),
 //! otherwise the receiving thread's name (`single`, `pool-2`,
-//! `reuseport-3`, `batch`), so a reply tells which worker served it.
+//! `reuseport-3`, `batch`), or the task's for the async models (`tokio`,
+//! `tokio-multi-2`), so a reply tells which worker served it.
 //!
 //! ```
 //! use udp_lab::lab::server::{models::{self, Model}, Reply};
@@ -37,9 +40,14 @@
 //!   sockets by a hash of the 4-tuple; macOS and the BSDs accept the shared
 //!   bind but deliver each datagram to one socket (the last bound); Windows
 //!   has no such option, and starting the model fails there.
+//! - `tokio` and `tokio-multi` exist only in a build with the cargo feature
+//!   `tokio` (`tokio.rs`); without it [`Model::built`] says how to get
+//!   them, and starting them fails with that line.
 
 #[cfg(target_os = "linux")]
 mod batch;
+#[cfg(feature = "tokio")]
+mod tokio;
 
 use std::fmt;
 use std::io;
@@ -74,16 +82,25 @@ pub enum Model {
     ReusePort,
     /// One socket, drained and answered in batches (`recvmmsg`/`sendmmsg`).
     Batch,
+    /// One thread running tokio's current-thread runtime: one task that
+    /// `.await`s each datagram (cargo feature `tokio`).
+    Tokio,
+    /// tokio's multi-thread runtime: N tasks on N worker threads, one
+    /// socket (cargo feature `tokio`).
+    TokioMulti,
 }
 
 impl Model {
-    /// Every model, simplest first.
-    pub const ALL: [Model; 5] = [
+    /// Every model, simplest first; the last two need the cargo feature
+    /// `tokio` ([`Model::built`]).
+    pub const ALL: [Model; 7] = [
         Model::Single,
         Model::ThreadPerDatagram,
         Model::Pool,
         Model::ReusePort,
         Model::Batch,
+        Model::Tokio,
+        Model::TokioMulti,
     ];
 
     /// The model's name on the command line (`thread-per-datagram`).
@@ -94,7 +111,28 @@ impl Model {
             Model::Pool => "pool",
             Model::ReusePort => "reuseport",
             Model::Batch => "batch",
+            Model::Tokio => "tokio",
+            Model::TokioMulti => "tokio-multi",
         }
+    }
+
+    /// Whether this build can run the model: `Err` names the cargo feature
+    /// a tokio model needs and how to build with it (one line, for the CLI).
+    ///
+    /// ```
+    /// use udp_lab::lab::server::models::Model;
+    /// assert!(Model::Single.built().is_ok());
+    /// assert_eq!(Model::Tokio.built().is_ok(), cfg!(feature = "tokio"));
+    /// ```
+    pub fn built(self) -> Result<Model, String> {
+        let async_model = matches!(self, Model::Tokio | Model::TokioMulti);
+        if async_model && !cfg!(feature = "tokio") {
+            return Err(format!(
+                "the {self} model is not in this build: it needs the cargo feature \"tokio\" \
+                 (cargo run --features tokio -- ... --model {self})"
+            ));
+        }
+        Ok(self)
     }
 
     /// The article's model for a reply style: its first server answers on
@@ -171,6 +209,10 @@ pub fn spawn(bind: SocketAddr, model: Model, reply: Reply) -> io::Result<ServerH
 
 /// Starts a server as `config` says.
 pub fn spawn_with(bind: SocketAddr, config: ServerConfig) -> io::Result<ServerHandle> {
+    config
+        .model
+        .built()
+        .map_err(|why| io::Error::new(io::ErrorKind::Unsupported, why))?;
     let sockets = bind_sockets(bind, &config)?;
     let addr = sockets[0].local_addr()?;
     let threads = Stopper::new(addr, STOP_POLL);
@@ -178,7 +220,7 @@ pub fn spawn_with(bind: SocketAddr, config: ServerConfig) -> io::Result<ServerHa
         .into_iter()
         .enumerate()
         .map(|(i, sock)| worker(&config, i, sock, threads.flag()))
-        .collect();
+        .collect::<io::Result<_>>()?;
     ServerHandle::launch(addr, threads, workers)
 }
 
@@ -236,8 +278,12 @@ fn worker(
     index: usize,
     sock: UdpSocket,
     stop: Arc<AtomicBool>,
-) -> WorkerThread {
+) -> io::Result<WorkerThread> {
     let model = config.model;
+    #[cfg(feature = "tokio")]
+    if matches!(model, Model::Tokio | Model::TokioMulti) {
+        return tokio::worker(config, sock, stop); // one host thread, its runtime
+    }
     let name = match model {
         Model::Pool | Model::ReusePort => format!("{model}-{}", index + 1),
         Model::ThreadPerDatagram => "dispatcher".to_string(),
@@ -260,15 +306,17 @@ fn worker(
                 #[cfg(target_os = "linux")]
                 Model::Batch => Box::new(move || batch::serve(&sock, &stop, responder, BATCH)),
                 // Elsewhere `batch` has no recvmmsg: it runs the `single` loop.
+                // (The tokio models never get here: `tokio::worker`, or
+                // refused by `spawn_with` without the feature.)
                 _ => Box::new(move || serve_each(&sock, &stop, responder)),
             }
         }
     };
-    WorkerThread {
+    Ok(WorkerThread {
         name,
         counters,
         body,
-    }
+    })
 }
 
 /// Receives one datagram; `None` on a timeout or an error (counted), so
