@@ -587,3 +587,30 @@ fn assert_replies(output: &Output, from: SocketAddr, replies: &[&str]) {
         "one reply per message, in order, from the server's address"
     );
 }
+
+#[rstest]
+#[case::serve(&["serve", "--bind", "127.0.0.1:0", "--model", "tokio"])]
+#[case::bench(&["bench", "--model", "tokio-multi", "--duration-s", "1"])]
+fn a_tokio_model_in_a_build_without_the_feature_exits_2_saying_how_to_build_it(
+    #[case] args: &[&str],
+) {
+    if cfg!(feature = "tokio") {
+        // This binary has the models: the chapter 13 tests run them instead.
+        return net::skip_even_under_ci("this build has the cargo feature tokio: the models start");
+    }
+    let output = run(args);
+
+    let stderr = stderr_of(&output);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "a model this build does not have is bad input, refused before anything starts: \
+         exit code 2; stderr: {stderr}"
+    );
+    let line = the_error_line(&stderr);
+    assert!(
+        line.starts_with("error: ") && line.contains("--features tokio"),
+        "clap refuses the value in one line that says how to get the model (build with the \
+         cargo feature tokio); got {line:?}"
+    );
+}
