@@ -202,14 +202,22 @@ impl<R> TailDropQueue<R> {
         out
     }
 
-    /// Lets through every waiting datagram that has a token by `now`.
+    /// Lets through every waiting datagram whose token came by `now`, each
+    /// at its token's time: the link works through its queue continuously,
+    /// one datagram per token, even when nothing arrives.
     pub fn serve(&mut self, now: Duration) -> Vec<Packet<R>> {
-        self.now = self.now.max(now);
+        let now = self.now.max(now);
         let mut out = Vec::new();
-        while !self.waiting.is_empty() && self.bucket.try_take(self.now) {
+        while !self.waiting.is_empty() {
+            let at = self.bucket.ready_at(self.now);
+            if at > now || !self.bucket.try_take(at) {
+                break;
+            }
+            self.now = at;
             out.extend(self.waiting.pop_front());
             self.stats.forwarded += 1;
         }
+        self.now = now;
         self.stats.queued = self.waiting.len() as u64;
         out
     }
