@@ -212,6 +212,7 @@ pub const CATALOGUE: &[Planted] = &[
         &[
             "ch14_congestion::law_a_sample_from_a_retransmitted_request_changes_nothing",
             "ch14_congestion::an_answer_to_a_retried_request_gives_the_client_no_rtt_sample",
+            "ch14_congestion::the_client_takes_one_rtt_sample_per_request_answered_at_the_first_attempt",
         ]),
     bug(Bug::PacerBursts, "pacer_bursts", 14,
         "the pacer's token bucket has no depth: credit saved while idle leaves as one burst",
@@ -219,6 +220,7 @@ pub const CATALOGUE: &[Planted] = &[
     bug(Bug::QueueCountsNoDrop, "queue_counts_no_drop", 14,
         "the bottleneck's full queue drops a datagram at its tail without counting it",
         &[
+            "ch14_congestion::a_bottleneck_forwards_one_datagram_per_token_and_drops_what_its_queue_cannot_hold",
             "ch14_congestion::law_every_arrival_at_the_bottleneck_is_forwarded_dropped_or_queued",
             "ch14_congestion::blasting_at_five_times_the_bottleneck_rate_delivers_no_more_than_pacing",
         ]),
