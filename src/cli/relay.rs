@@ -28,8 +28,8 @@
 use std::time::Duration;
 
 use udp_lab::lab::relay::{
-    self, Bottleneck, Impairments, LinkClock, Links, RelayStats, DEFAULT_HOLD, MAX_QUEUE,
-    MAX_RATE, MAX_WAIT,
+    self, Bottleneck, Impairments, LinkClock, Links, RelayStats, DEFAULT_HOLD, MAX_QUEUE, MAX_RATE,
+    MAX_WAIT,
 };
 
 use super::send::{resolve, resolve_peer, say};
@@ -196,8 +196,11 @@ fn bottleneck(args: &RelayArgs) -> Option<Bottleneck> {
         Clocking::Relay => LinkClock::Relay,
         Clocking::Stamped => LinkClock::Stamped,
     };
-    args.rate
-        .map(|rate| Bottleneck::new(rate, args.queue).burst(args.burst).clock(clock))
+    args.rate.map(|rate| {
+        Bottleneck::new(rate, args.queue)
+            .burst(args.burst)
+            .clock(clock)
+    })
 }
 
 fn describe(way: Way, links: &Links) -> String {
