@@ -22,7 +22,8 @@
 //! The programs the chapters run against those sockets, in `src/lab/`:
 //! echo servers and their concurrency models ([`lab::server`]), buffer
 //! overflow ([`lab::buffers`]), an impairment relay ([`lab::relay`]),
-//! reliability ([`lab::reliable`]), a load generator ([`lab::load`]), and
+//! reliability ([`lab::reliable`]), good citizenship on a shared network
+//! ([`lab::congestion`]), a load generator ([`lab::load`]), and
 //! the one way they all stop ([`lab::stop`]).
 //!
 //! The `udp-lab` command (`src/main.rs`, `src/cli/`) sits on top of both:

@@ -14,10 +14,23 @@
 //! ^C
 //! stopped: to server: received 10, dropped 2, ...; to client: received 8, ...; clients 1
 //! ```
+//!
+//! With `--rate` the relay also has a bottleneck toward the server
+//! (chapter 14): a token bucket (`--rate` datagrams a second, `--burst`)
+//! and a drop-tail queue (`--queue`), timed by the relay's clock or, with
+//! `--link-clock stamped`, by the 8-byte stamps the lab's paced senders put
+//! in front of each datagram.
+//!
+//! ```text
+//! $ udp-lab relay --to 127.0.0.1:8080 --rate 100 --queue 20
+//! ```
 
 use std::time::Duration;
 
-use udp_lab::lab::relay::{self, Impairments, Links, RelayStats, DEFAULT_HOLD, MAX_WAIT};
+use udp_lab::lab::relay::{
+    self, Bottleneck, Impairments, LinkClock, Links, RelayStats, DEFAULT_HOLD, MAX_QUEUE, MAX_RATE,
+    MAX_WAIT,
+};
 
 use super::send::{resolve, resolve_peer, say};
 use super::{bind_failure, number_in, probability, stop_signal, Failure, Outcome};
@@ -93,6 +106,30 @@ pub struct RelayArgs {
     /// Which way the impairments apply.
     #[arg(long, value_enum, default_value_t = Way::Both)]
     pub way: Way,
+    /// A bottleneck toward the server: forward at most N datagrams a second (1 to 1000000).
+    #[arg(long, value_name = "N", allow_negative_numbers = true,
+          value_parser = number_in::<u32>(1..=i64::from(MAX_RATE)))]
+    pub rate: Option<u32>,
+    /// The bottleneck's queue: datagrams that may wait for their turn; one more is dropped (0 to 100000).
+    #[arg(long, value_name = "N", default_value_t = 64, requires = "rate",
+          allow_negative_numbers = true, value_parser = number_in::<usize>(0..=MAX_QUEUE as i64))]
+    pub queue: usize,
+    /// The bottleneck's burst: datagrams that may leave back to back after a quiet spell (1 to 10000).
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "rate",
+          allow_negative_numbers = true, value_parser = number_in::<u32>(1..=10_000))]
+    pub burst: u32,
+    /// Where the bottleneck reads the time.
+    #[arg(long, value_enum, default_value_t = Clocking::Relay, requires = "rate")]
+    pub link_clock: Clocking,
+}
+
+/// Where the bottleneck reads the time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Clocking {
+    /// The relay's own clock.
+    Relay,
+    /// The 8-byte stamp (microseconds, big-endian) in front of each datagram.
+    Stamped,
 }
 
 /// Runs `udp-lab relay` until SIGINT or SIGTERM.
@@ -103,10 +140,16 @@ pub fn run(args: &RelayArgs) -> Outcome {
     // Installed before the listening line, so a signal sent as soon as that
     // line is read is already handled.
     let stop = stop_signal()?;
-    let relay = relay::spawn(listen, to, links).map_err(|e| bind_failure("relay", listen, &e))?;
+    let bottleneck = bottleneck(args);
+    let relay = match bottleneck {
+        Some(link) => relay::spawn_with_bottleneck(listen, to, links, link),
+        None => relay::spawn(listen, to, links),
+    }
+    .map_err(|e| bind_failure("relay", listen, &e))?;
     say(&format!("listening on {}", relay.local_addr()));
+    let link = bottleneck.map_or(String::new(), |b| format!("; {b}"));
     say(&format!(
-        "relaying to {to}, {}; Ctrl-C stops and prints the counters",
+        "relaying to {to}, {}{link}; Ctrl-C stops and prints the counters",
         describe(args.way, &links)
     ));
     let _ = stop.recv();
@@ -147,6 +190,19 @@ fn links(args: &RelayArgs) -> Result<Links, Failure> {
     })
 }
 
+/// The bottleneck `--rate` asks for (clap has checked every range).
+fn bottleneck(args: &RelayArgs) -> Option<Bottleneck> {
+    let clock = match args.link_clock {
+        Clocking::Relay => LinkClock::Relay,
+        Clocking::Stamped => LinkClock::Stamped,
+    };
+    args.rate.map(|rate| {
+        Bottleneck::new(rate, args.queue)
+            .burst(args.burst)
+            .clock(clock)
+    })
+}
+
 fn describe(way: Way, links: &Links) -> String {
     match way {
         Way::Both => format!("both directions: {}", links.to_server),
@@ -157,7 +213,12 @@ fn describe(way: Way, links: &Links) -> String {
 
 fn counters(stats: &RelayStats) -> String {
     format!(
-        "to server: {}; to client: {}; clients {}, turned away {}, receive errors {}",
-        stats.to_server, stats.to_client, stats.clients, stats.turned_away, stats.recv_errors
+        "to server: {}; to client: {}; clients {}, turned away {}, receive errors {}; bottleneck: {}",
+        stats.to_server,
+        stats.to_client,
+        stats.clients,
+        stats.turned_away,
+        stats.recv_errors,
+        stats.bottleneck
     )
 }

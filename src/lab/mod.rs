@@ -10,6 +10,7 @@
 //! | [`relay`] | an impairment relay: seeded loss, duplication, reordering, delay and corruption between a client and a server | 11, 12 |
 //! | [`reliable`] | reliability on top of UDP: retries with backoff, stop-and-wait, a pinger | 12 |
 //! | [`load`] | the load generator: lock-step clients that check every reply, rates and latency percentiles | 13 |
+//! | [`congestion`] | being a good citizen: an RFC 6298 RTO estimator, a pacer on an injectable clock, a circuit breaker (RFC 8084), congestion collapse measured at the relay's bottleneck | 14 |
 //! | [`stop`] | the one way every serving thread above is stopped: a flag, a wake-up datagram, a join | |
 //! | [`planted`] | the catalogue of planted bugs: mistakes the lab makes on purpose (feature `planted-bugs`, env `UDP_LAB_PLANTED_BUG`), so a test can be shown to catch them | 01-13 |
 //! | [`kernel`] | what the kernel knows and the socket is not told (Linux): one socket's drops and queue in `/proc/net/udp`, the namespace's counters in `/proc/net/snmp`, ICMP errors through `IP_RECVERR`, the kernel's version | 01, 02, 04, 07, 08, 10 |
@@ -18,6 +19,7 @@
 //! lab uses the socket tier, the socket tier uses neither.
 
 pub mod buffers;
+pub mod congestion;
 pub mod kernel;
 pub mod load;
 pub mod planted;

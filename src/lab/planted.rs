@@ -67,6 +67,9 @@ pub enum Bug {
     PoolIgnoresWorkers,
     LoadAcceptsAnyReply,
     P99IsTheMax,
+    RtoIgnoresKarn,
+    PacerBursts,
+    QueueCountsNoDrop,
 }
 
 /// One entry of the catalogue.
@@ -204,6 +207,23 @@ pub const CATALOGUE: &[Planted] = &[
     bug(Bug::P99IsTheMax, "p99_is_the_max", 13,
         "the load generator reports the slowest request as p99",
         &["ch13_concurrency_models::one_slow_request_in_a_thousand_moves_the_max_not_p99"]),
+    bug(Bug::RtoIgnoresKarn, "rto_ignores_karn", 14,
+        "the RTO estimator takes a round-trip sample from a retransmitted request (Karn's rule ignored)",
+        &[
+            "ch14_congestion::law_a_sample_from_a_retransmitted_request_changes_nothing",
+            "ch14_congestion::an_answer_to_a_retried_request_gives_the_client_no_rtt_sample",
+            "ch14_congestion::the_client_takes_one_rtt_sample_per_request_answered_at_the_first_attempt",
+        ]),
+    bug(Bug::PacerBursts, "pacer_bursts", 14,
+        "the pacer's token bucket has no depth: credit saved while idle leaves as one burst",
+        &["ch14_congestion::law_paced_send_times_never_exceed_the_rate_over_any_window"]),
+    bug(Bug::QueueCountsNoDrop, "queue_counts_no_drop", 14,
+        "the bottleneck's full queue drops a datagram at its tail without counting it",
+        &[
+            "ch14_congestion::a_bottleneck_forwards_one_datagram_per_token_and_drops_what_its_queue_cannot_hold",
+            "ch14_congestion::law_every_arrival_at_the_bottleneck_is_forwarded_dropped_or_queued",
+            "ch14_congestion::blasting_at_five_times_the_bottleneck_rate_delivers_no_more_than_pacing",
+        ]),
 ];
 
 /// The catalogue entry named `name`.
@@ -348,7 +368,7 @@ mod tests {
         assert_eq!(names.len(), CATALOGUE.len(), "bug names must be unique");
         for p in CATALOGUE {
             assert_eq!(entry(p.bug).name, p.name, "{:?} has one entry", p.bug);
-            assert!((1..=13).contains(&p.chapter), "{}: chapter 1-13", p.name);
+            assert!((1..=14).contains(&p.chapter), "{}: chapter 1-14", p.name);
         }
     }
 

@@ -12,6 +12,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use super::bottleneck::{stamp_of, Bottleneck, BottleneckStats, LinkClock, TailDropQueue};
 use super::impairments::{Direction, Impairments, Links};
 use super::plan::{LinkStats, Packet, Plan};
 use crate::lab::planted::{self, Bug};
@@ -42,6 +43,8 @@ pub struct RelayStats {
     /// Errors from `recv` other than timeouts (e.g. `ConnectionRefused`
     /// on a client's socket toward a server that is not there).
     pub recv_errors: u64,
+    /// The bottleneck toward the server, when the relay has one (all 0 otherwise).
+    pub bottleneck: BottleneckStats,
 }
 
 /// What the receiving threads (and the handle) tell the engine.
@@ -154,6 +157,10 @@ struct Link {
     send_errors: u64,
     /// Datagrams sent so far (what the planted bug `uncounted_duplicates` counts by).
     forwarded: u64,
+    /// The bottleneck after the plan (toward the server only), and its clock.
+    queue: Option<(TailDropQueue<SocketAddr>, LinkClock)>,
+    /// When the relay started: time zero of [`LinkClock::Relay`].
+    started: Instant,
 }
 
 impl Link {
@@ -175,13 +182,21 @@ impl Link {
             sent: 0,
             send_errors: 0,
             forwarded: 0,
+            queue: None,
+            started: Instant::now(),
         }
+    }
+
+    /// The same link with `link` between its plan and its delay line.
+    fn with_bottleneck(mut self, link: Option<Bottleneck>) -> Self {
+        self.queue = link.map(|b| (TailDropQueue::new(&b), b.clock));
+        self
     }
 
     /// Passes one datagram through the plan and queues what it releases.
     fn push(&mut self, payload: Vec<u8>, route: SocketAddr, now: Instant) {
         let out = self.plan.push(payload, route);
-        self.line.schedule(out, now);
+        self.admit(out, now);
         self.held_since = match self.plan.held() {
             0 => None,
             _ => Some(self.held_since.unwrap_or(now)),
@@ -196,15 +211,48 @@ impl Link {
             && !planted::active(Bug::IgnoresHoldClock)
         {
             let out = self.plan.flush();
-            self.line.schedule(out, now);
+            self.admit(out, now);
             self.held_since = None;
+        }
+    }
+
+    /// Sends what the plan released through the bottleneck (if any) to the
+    /// delay line: each datagram arrives at the link's time, its stamp or
+    /// the relay's clock.
+    fn admit(&mut self, out: Vec<Packet<SocketAddr>>, now: Instant) {
+        let Some((queue, clock)) = &mut self.queue else {
+            return self.line.schedule(out, now);
+        };
+        let mut passed = Vec::new();
+        for packet in out {
+            let at = match clock {
+                LinkClock::Stamped => stamp_of(&packet.payload).unwrap_or(queue.now()),
+                LinkClock::Relay => now.saturating_duration_since(self.started),
+            };
+            passed.extend(queue.arrive(at, packet.payload, packet.route));
+        }
+        self.line.schedule(passed, now);
+    }
+
+    /// Lets through what waited in a relay-clocked bottleneck until `now`.
+    fn serve_queue(&mut self, now: Instant) {
+        // Never past the real now: at shutdown (a far-future `now`) what
+        // still waits stays queued, counted, unsent.
+        let now = now.min(Instant::now());
+        if let Some((queue, LinkClock::Relay)) = &mut self.queue {
+            let passed = queue.serve(now.saturating_duration_since(self.started));
+            self.line.schedule(passed, now);
         }
     }
 
     /// When this link next needs the engine: a hold ending or a datagram due.
     fn next_wake(&self) -> Option<Instant> {
         let hold_over = self.held_since.map(|since| since + self.hold);
-        [hold_over, self.line.next_due()]
+        let service = match &self.queue {
+            Some((queue, LinkClock::Relay)) => queue.next_service().map(|at| self.started + at),
+            _ => None,
+        };
+        [hold_over, self.line.next_due(), service]
             .into_iter()
             .flatten()
             .min()
@@ -242,7 +290,7 @@ impl Engine {
     pub(super) fn new(
         front: Arc<UdpSocket>,
         server: SocketAddr,
-        links: &Links,
+        (links, bottleneck): (&Links, Option<Bottleneck>),
         events: SyncSender<Event>,
         stop: Arc<AtomicBool>,
         shared: Arc<Shared>,
@@ -250,7 +298,7 @@ impl Engine {
         Engine {
             front,
             server,
-            up: Link::new(&links.to_server, Direction::ToServer),
+            up: Link::new(&links.to_server, Direction::ToServer).with_bottleneck(bottleneck),
             down: Link::new(&links.to_client, Direction::ToClient),
             clients: HashMap::new(),
             receivers: Vec::new(),
@@ -332,6 +380,7 @@ impl Engine {
     fn send_due(&mut self, now: Instant) {
         self.up.release_overdue(now);
         self.down.release_overdue(now);
+        self.up.serve_queue(now);
         while let Some(packet) = self.up.line.pop_due(now) {
             let sent = self
                 .clients
@@ -371,7 +420,7 @@ impl Engine {
         let far_future = Instant::now() + Duration::from_secs(365 * 24 * 3600);
         for link in [&mut self.up, &mut self.down] {
             let out = link.plan.flush();
-            link.line.schedule(out, Instant::now());
+            link.admit(out, Instant::now());
             link.held_since = None;
         }
         self.send_due(far_future);
@@ -387,6 +436,12 @@ impl Engine {
             clients: self.clients.len() as u64,
             turned_away: self.turned_away,
             recv_errors: self.recv_errors,
+            bottleneck: self
+                .up
+                .queue
+                .as_ref()
+                .map(|(q, _)| q.stats())
+                .unwrap_or_default(),
         };
         self.shared.changed.notify_all();
     }

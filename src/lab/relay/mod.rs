@@ -25,6 +25,7 @@
 //! | `impairments.rs` | the settings: [`Impairments`], [`Direction`], [`Links`] |
 //! | `plan.rs` | the decisions: [`Plan`], [`Packet`], [`LinkStats`] |
 //! | `engine.rs` | the threads: receivers, delay lines, the engine, [`RelayStats`] |
+//! | `bottleneck.rs` | a slow link toward the server: [`Bottleneck`], [`TailDropQueue`], [`BottleneckStats`] (chapter 14) |
 //!
 //! # What a plan does to one datagram
 //! Every datagram draws the same seven numbers from the plan's PCG64 stream,
@@ -43,6 +44,12 @@
 //!    `jitter`. A link is a queue: delay never reorders (a datagram never
 //!    leaves before the one released ahead of it). Only step 4 reorders.
 //!
+//! # A bottleneck
+//! [`spawn_with_bottleneck`] puts a rate limit and a finite drop-tail
+//! queue ([`Bottleneck`]) after the plan, toward the server: a congested
+//! link on loopback, without `tc`. See `bottleneck.rs` for how it stays
+//! deterministic ([`LinkClock::Stamped`]).
+//!
 //! # Directions
 //! Each direction (client→server, server→client) has its own [`Impairments`]
 //! and its own random stream; the same seed in both directions still gives
@@ -56,6 +63,7 @@
 //! datagrams leave only by count or at [`RelayHandle::shutdown`], which
 //! releases everything still held or delayed.
 
+mod bottleneck;
 mod engine;
 mod impairments;
 mod plan;
@@ -66,6 +74,9 @@ use std::sync::mpsc::{self, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
+pub use bottleneck::{
+    stamp, stamp_of, Bottleneck, BottleneckStats, LinkClock, TailDropQueue, MAX_QUEUE, MAX_RATE,
+};
 use engine::{named, pump, Engine, Event, Shared, STOP_POLL};
 pub use engine::{RelayStats, MAX_CLIENTS};
 pub use impairments::{Direction, Impairments, Links, DEFAULT_HOLD, MAX_WAIT};
@@ -112,18 +123,60 @@ pub fn spawn(
     server: SocketAddr,
     links: impl Into<Links>,
 ) -> io::Result<RelayHandle> {
-    let links = links.into();
+    start_relay(listen, server, links.into(), None)
+}
+
+/// [`spawn`], with `link` between the client→server plan and the server:
+/// a rate limit and a finite drop-tail queue, counted in
+/// [`RelayStats::bottleneck`].
+///
+/// ```
+/// use udp_lab::lab::relay::{self, Bottleneck, Impairments};
+/// use udp_lab::net::{self, Family};
+/// let sink = net::bind_loopback(Family::V4)?;
+/// let link = Bottleneck::new(10, 0); // 10 datagrams a second, no queue
+/// let relay = relay::spawn_with_bottleneck(Family::V4.any_port(), sink.local_addr()?, Impairments::none(), link)?;
+/// let client = net::bind_loopback(Family::V4)?;
+/// for _ in 0..5 {
+///     client.send_to(b"x", relay.local_addr())?;
+/// }
+/// let stats = relay.wait_until("5 arrivals", |s| s.bottleneck.arrived == 5)?;
+/// assert!(stats.bottleneck.dropped >= 3, "a burst of 1 and no queue: most of 5 back-to-back datagrams are dropped");
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn spawn_with_bottleneck(
+    listen: SocketAddr,
+    server: SocketAddr,
+    links: impl Into<Links>,
+    link: Bottleneck,
+) -> io::Result<RelayHandle> {
+    link.validate()
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    start_relay(listen, server, links.into(), Some(link))
+}
+
+/// Checks the settings, binds the front socket and starts the relay.
+fn start_relay(
+    listen: SocketAddr,
+    server: SocketAddr,
+    links: Links,
+    link: Option<Bottleneck>,
+) -> io::Result<RelayHandle> {
     links
         .validate()
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     let front = net::bind(listen)?;
     front.set_read_timeout(Some(STOP_POLL))?;
-    start(front, net::reachable(server), &links)
+    start(front, net::reachable(server), (&links, link))
 }
 
 /// Starts the relay's two first threads on the bound `front` socket: the
 /// one that reads it, and the engine (which starts one more per client).
-fn start(front: UdpSocket, server: SocketAddr, links: &Links) -> io::Result<RelayHandle> {
+fn start(
+    front: UdpSocket,
+    server: SocketAddr,
+    links: (&Links, Option<Bottleneck>),
+) -> io::Result<RelayHandle> {
     let addr = front.local_addr()?;
     let front = Arc::new(front);
     let mut receivers = Stopper::new(addr, STOP_POLL);

@@ -8,6 +8,7 @@ use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
+use crate::lab::congestion::RtoEstimator;
 use crate::lab::planted::{self, Bug};
 use crate::net;
 use crate::recv::{is_timeout, MAX_DATAGRAM};
@@ -107,6 +108,8 @@ pub struct Client {
     policy: RetryPolicy,
     next_seq: u64,
     stats: ClientStats,
+    /// When set, it times each attempt instead of `policy` (chapter 14).
+    rto: Option<RtoEstimator>,
 }
 
 impl Client {
@@ -119,7 +122,42 @@ impl Client {
             policy,
             next_seq: 1,
             stats: ClientStats::default(),
+            rto: None,
         }
+    }
+
+    /// The same client, timing its attempts with an RFC 6298 estimator
+    /// (chapter 14) instead of the policy's fixed timeouts: each attempt
+    /// waits `rto.rto()`, an expiry backs it off, and an answer to a first
+    /// attempt is a round-trip sample (an answer to a retry is not: Karn's
+    /// rule). The policy still says how many attempts.
+    ///
+    /// ```
+    /// use udp_lab::lab::congestion::{RtoConfig, RtoEstimator};
+    /// use udp_lab::lab::reliable::{fast_retry, Client};
+    /// use udp_lab::lab::server::{self, Reply};
+    /// use udp_lab::net::{self, Family};
+    /// let echo = server::spawn(Family::V4.any_port(), Reply::Upper)?;
+    /// let mut client = Client::new(net::bind_loopback(Family::V4)?, echo.local_addr(), fast_retry())
+    ///     .with_rto(RtoEstimator::new(RtoConfig::loopback()));
+    /// client.request(b"hello")?;
+    /// assert_eq!(client.rto().map(|r| r.samples()), Some(1));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn with_rto(mut self, rto: RtoEstimator) -> Self {
+        self.rto = Some(rto);
+        self
+    }
+
+    /// The client's estimator, when it has one.
+    pub fn rto(&self) -> Option<&RtoEstimator> {
+        self.rto.as_ref()
+    }
+
+    /// How long attempt number `attempt` waits.
+    fn timeout_for(&self, attempt: u32) -> Duration {
+        self.rto
+            .map_or_else(|| self.policy.timeout_for(attempt), |rto| rto.rto())
     }
 
     /// The client's own address (where replies must come to).
@@ -149,15 +187,21 @@ impl Client {
                 net::context(e, format!("sending request {seq} to {}", self.server))
             })?;
             self.stats.sent += 1;
-            let deadline = Instant::now() + self.policy.timeout_for(attempt);
+            let deadline = Instant::now() + self.timeout_for(attempt);
             if let Some(payload) = self.await_reply(seq, deadline)? {
                 self.stats.answered += 1;
+                if let Some(rto) = &mut self.rto {
+                    rto.on_sample(started.elapsed(), attempt > 1);
+                }
                 return Ok(Answer {
                     seq,
                     payload,
                     attempts: attempt,
                     elapsed: started.elapsed(),
                 });
+            }
+            if let Some(rto) = &mut self.rto {
+                rto.on_timeout();
             }
         }
         if planted::active(Bug::TimeoutIsAnAnswer) {
