@@ -67,6 +67,9 @@ pub enum Bug {
     PoolIgnoresWorkers,
     LoadAcceptsAnyReply,
     P99IsTheMax,
+    AmplificationCapIgnored,
+    LimiterLetsFloodThrough,
+    TokenCheckAcceptsAny,
 }
 
 /// One entry of the catalogue.
@@ -204,6 +207,15 @@ pub const CATALOGUE: &[Planted] = &[
     bug(Bug::P99IsTheMax, "p99_is_the_max", 13,
         "the load generator reports the slowest request as p99",
         &["ch13_concurrency_models::one_slow_request_in_a_thousand_moves_the_max_not_p99"]),
+    bug(Bug::AmplificationCapIgnored, "amplification_cap_ignored", 15,
+        "a guarded server sends every reply, however far over its amplification cap",
+        &["ch15_abuse::capped_server_sends_no_reply_longer_than_factor_times_its_request"]),
+    bug(Bug::LimiterLetsFloodThrough, "limiter_lets_flood_through", 15,
+        "the rate limiter admits a source whose bucket is empty: a flood is answered in full",
+        &["ch15_abuse::a_flooding_source_is_limited_while_another_source_is_still_answered"]),
+    bug(Bug::TokenCheckAcceptsAny, "token_check_accepts_any", 15,
+        "the validating server accepts any well-formed token, even one made for another address",
+        &["ch15_abuse::validating_server_answers_in_full_only_a_token_made_for_the_source"]),
 ];
 
 /// The catalogue entry named `name`.
