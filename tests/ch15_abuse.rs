@@ -390,3 +390,78 @@ fn serve_refuses_an_amplification_factor_that_is_not_above_0_with_exit_2() {
         stderr_of(&output)
     );
 }
+
+// ANCHOR: exercise_15_1
+/// Exercise 15.1: a cap of 3 withholds the threaded reply to a short request and sends the one to a long request.
+///
+/// Hint: start `guarded(Reply::Threaded, Guard { max_amplification:
+/// Amplification::new(3.0), ..Guard::default() })`. The threaded reply adds
+/// the thread's name and three bytes to the request, so to `b"hi"` it is
+/// more than 3 x 2 bytes long, and to 64 bytes it is well within 3 x 64.
+/// Expect nothing for the short one (`within_silence`), a reply for the long
+/// one, then `over_amplification` 1 and `replied` 1 after `shutdown()`. Uses
+/// (imported at the top of this file unless said): `guarded(Reply, Guard) ->
+/// ServerHandle`, `client() -> UdpSocket`, `within_silence(&UdpSocket) ->
+/// Option<recv::Datagram>` (in this file); `Amplification::new(f64) ->
+/// Option<Amplification>`; `recv::request(&UdpSocket, SocketAddr, &[u8], what:
+/// &str) -> io::Result<Datagram>`; `server.local_addr()`,
+/// `server.shutdown() -> ServerStats { over_amplification, replied, .. }`.
+///
+/// Catches: amplification_cap_ignored
+#[test]
+#[ignore = "exercise 15.1: delete this line to start"]
+fn a_cap_of_3_withholds_the_reply_to_a_short_request_and_sends_the_long_one() {
+    todo!("exercise 15.1: write the test")
+}
+// ANCHOR_END: exercise_15_1
+
+// ANCHOR: exercise_15_2
+/// Exercise 15.2: two quiet sources are still answered while a third floods.
+///
+/// Hint: a `guarded(Reply::Upper, ..)` server with `rate_limit:
+/// Some(RateLimit { burst: 3, refill_every: 20 })`. One client sends 150
+/// requests without reading; then two other clients take turns, three
+/// requests each, with `recv::request`: every one is answered. The flood is
+/// queued before them, so when they are answered it has been served; assert
+/// from the counters (`shutdown()`), never from timing: `rate_limited` is at
+/// least `150 - limit.most_admitted_alone(150)`. Uses (imported at the top of
+/// this file unless said): `RateLimit { burst, refill_every }`,
+/// `RateLimit::most_admitted_alone(self, n: u64) -> u64`; `guarded`,
+/// `client()` (in this file); `UdpSocket::send_to`; `recv::request`;
+/// `ServerStats { rate_limited, .. }`.
+///
+/// Catches: limiter_lets_flood_through
+#[test]
+#[ignore = "exercise 15.2: delete this line to start"]
+fn two_quiet_sources_are_still_answered_while_a_third_floods() {
+    todo!("exercise 15.2: write the test")
+}
+// ANCHOR_END: exercise_15_2
+
+// ANCHOR: exercise_15_3
+/// Exercise 15.3: a client completes the token handshake; a stolen token gets nothing in full.
+///
+/// Hint: a larger one (15-30 minutes). Write, in this test, a client step
+/// that a QUIC or DNS-cookie client would have: send the request padded to at
+/// least `token::RETRY_LEN` bytes (an unknown source gets a token only when
+/// the token is no larger than what it sent), read the `retry <token>` reply
+/// with `token::retry_token`, then send `token::with_token(token, payload)`
+/// and read the full answer. Run it for alice against a `guarded(Reply::Upper,
+/// Guard { validate: Some(TokenKey::random()?), ..Guard::default() })` server:
+/// she gets `payload` upper-cased. Then mallory (another client) sends
+/// alice's token with his own payload: he must get no full answer
+/// (`within_silence`). Finish with the counters: `replied` 1 (alice's) and
+/// `challenged` 2 (alice's first request and mallory's). Uses (imported at
+/// the top of this file unless said): `token::{RETRY_LEN, retry_token(&[u8])
+/// -> Option<&[u8]>, with_token(&[u8], &[u8]) -> Vec<u8>}`;
+/// `TokenKey::random() -> io::Result<TokenKey>`; `guarded`, `client()`,
+/// `within_silence` (in this file); `recv::request`; `ServerStats {
+/// replied, challenged, .. }`.
+///
+/// Catches: token_check_accepts_any
+#[test]
+#[ignore = "exercise 15.3: delete this line to start"]
+fn a_client_completes_the_token_handshake_and_a_stolen_token_gets_nothing() {
+    todo!("exercise 15.3: write the test")
+}
+// ANCHOR_END: exercise_15_3
