@@ -28,6 +28,7 @@ use udp_lab::lab::abuse::limiter::RateLimit;
 use udp_lab::lab::abuse::reflection::Report;
 use udp_lab::lab::abuse::token::{self, TokenKey};
 use udp_lab::lab::abuse::{amplification, spoof};
+use udp_lab::lab::netns;
 use udp_lab::lab::server::models::{self, Model};
 use udp_lab::lab::server::{self, Amplification, Guard, Reply, ServerHandle, ServerStats};
 use udp_lab::net::{self, Family, SILENCE};
@@ -389,6 +390,23 @@ fn serve_refuses_an_amplification_factor_that_is_not_above_0_with_exit_2() {
         "the one line names the flag: {}",
         stderr_of(&output)
     );
+}
+
+#[test]
+fn doctor_says_whether_private_network_namespaces_work_here_as_the_probe_finds() {
+    let output = run(&["doctor", "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&stdout_of(&output)).expect("doctor --json prints JSON");
+
+    let check = json["checks"]
+        .as_array()
+        .and_then(|checks| checks.iter().find(|c| c["name"] == "private_netns"))
+        .unwrap_or_else(|| panic!("doctor has a private_netns line: {json}"));
+    let expected = match netns::probe() {
+        Ok(()) => "ok",
+        Err(_) if cfg!(target_os = "linux") => "missing",
+        Err(_) => "not_on_this_os",
+    };
+    assert_eq!(check["status"], expected, "doctor's verdict is the probe's: {check}");
 }
 
 // ANCHOR: exercise_15_1
