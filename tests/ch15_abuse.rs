@@ -20,14 +20,14 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::net::{SocketAddr, UdpSocket};
+use std::net::UdpSocket;
 use std::time::Duration;
 
 use proptest::prelude::*;
 use udp_lab::lab::abuse::limiter::RateLimit;
-use udp_lab::lab::abuse::reflection::Report;
+use udp_lab::lab::abuse::reflection::{self, Report};
 use udp_lab::lab::abuse::token::{self, TokenKey};
-use udp_lab::lab::abuse::{amplification, spoof};
+use udp_lab::lab::abuse::{amplification, spoof, storm};
 use udp_lab::lab::netns;
 use udp_lab::lab::server::models::{self, Model};
 use udp_lab::lab::server::{self, Amplification, Guard, Reply, ServerHandle, ServerStats};
@@ -58,12 +58,15 @@ fn within_silence(sock: &UdpSocket) -> Option<recv::Datagram> {
 // ANCHOR: amplification_factor
 #[test]
 fn threaded_reply_to_a_5_byte_request_is_longer_than_the_request() {
-    let server = server::spawn(Family::V4.any_port(), Reply::Threaded).expect("start the threaded server");
+    let server =
+        server::spawn(Family::V4.any_port(), Reply::Threaded).expect("start the threaded server");
     let sock = UdpSocket::bind("127.0.0.1:0").expect("bind a client on loopback, port 0");
-    sock.set_read_timeout(Some(Duration::from_secs(5))).expect("a read timeout");
+    sock.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("a read timeout");
 
     let request = b"hello";
-    sock.send_to(request, server.local_addr()).expect("send the request");
+    sock.send_to(request, server.local_addr())
+        .expect("send the request");
     let mut buf = [0u8; 1024];
     let (n, _) = sock.recv_from(&mut buf).expect("the threaded reply");
 
@@ -90,15 +93,22 @@ const TABLE_END: &str = "<!-- amplification-table end -->";
 fn amplification_table_in_the_chapter_is_the_one_measured_here() {
     let rows: Vec<_> = Reply::ALL
         .iter()
-        .flat_map(|&style| amplification::measure(style, &amplification::SIZES).expect("measure a reply style"))
+        .flat_map(|&style| {
+            amplification::measure(style, &amplification::SIZES).expect("measure a reply style")
+        })
         .collect();
     let table = amplification::markdown_table(&rows);
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/15-abuse.md");
     let chapter = std::fs::read_to_string(path).expect("read docs/15-abuse.md");
-    let (head, rest) = chapter.split_once(TABLE_START).expect("the chapter has the table's start marker");
-    let (old, tail) = rest.split_once(TABLE_END).expect("the chapter has the table's end marker");
+    let (head, rest) = chapter
+        .split_once(TABLE_START)
+        .expect("the chapter has the table's start marker");
+    let (old, tail) = rest
+        .split_once(TABLE_END)
+        .expect("the chapter has the table's end marker");
     if old != table && std::env::var_os("UDP_LAB_BLESS").is_some() {
-        std::fs::write(path, format!("{head}{TABLE_START}{table}{TABLE_END}{tail}")).expect("write the chapter");
+        std::fs::write(path, format!("{head}{TABLE_START}{table}{TABLE_END}{tail}"))
+            .expect("write the chapter");
         return;
     }
     assert_eq!(
@@ -112,11 +122,18 @@ fn amplification_table_in_the_chapter_is_the_one_measured_here() {
 #[test]
 fn capped_server_sends_no_reply_longer_than_factor_times_its_request() {
     let cap = Amplification::new(1.0);
-    let server = guarded(Reply::Threaded, Guard { max_amplification: cap, ..Guard::default() });
+    let server = guarded(
+        Reply::Threaded,
+        Guard {
+            max_amplification: cap,
+            ..Guard::default()
+        },
+    );
     let sock = client();
 
     for request in [&b"hello"[..], b"", b"x"] {
-        sock.send_to(request, server.local_addr()).expect("send a request");
+        sock.send_to(request, server.local_addr())
+            .expect("send a request");
         let got = within_silence(&sock);
         assert!(
             got.is_none(),
@@ -136,31 +153,58 @@ fn capped_server_sends_no_reply_longer_than_factor_times_its_request() {
 fn capped_upper_case_server_still_answers_since_its_replies_are_never_longer() {
     let server = guarded(
         Reply::Upper,
-        Guard { max_amplification: Amplification::new(1.0), ..Guard::default() },
+        Guard {
+            max_amplification: Amplification::new(1.0),
+            ..Guard::default()
+        },
     );
 
-    let reply = recv::request(&client(), server.local_addr(), b"hello", "the upper-cased reply")
-        .expect("a reply as long as its request is within a cap of 1");
+    let reply = recv::request(
+        &client(),
+        server.local_addr(),
+        b"hello",
+        "the upper-cased reply",
+    )
+    .expect("a reply as long as its request is within a cap of 1");
 
-    assert_eq!(reply.payload, b"HELLO", "upper-casing keeps the length: factor 1, within the cap");
+    assert_eq!(
+        reply.payload, b"HELLO",
+        "upper-casing keeps the length: factor 1, within the cap"
+    );
 }
 
 // ANCHOR: flood
 #[test]
 fn a_flooding_source_is_limited_while_another_source_is_still_answered() {
     const FLOOD: u64 = 100;
-    let limit = RateLimit { burst: 5, refill_every: 10 };
-    let server = guarded(Reply::Upper, Guard { rate_limit: Some(limit), ..Guard::default() });
+    let limit = RateLimit {
+        burst: 5,
+        refill_every: 10,
+    };
+    let server = guarded(
+        Reply::Upper,
+        Guard {
+            rate_limit: Some(limit),
+            ..Guard::default()
+        },
+    );
     let (flooder, quiet) = (client(), client());
 
     for i in 0..FLOOD {
-        flooder.send_to(format!("flood {i}").as_bytes(), server.local_addr()).expect("flood");
+        flooder
+            .send_to(format!("flood {i}").as_bytes(), server.local_addr())
+            .expect("flood");
     }
     // Queued after the whole flood, so answered only once the flood is served.
     for i in 0..limit.burst {
         let request = format!("quiet {i}");
-        let reply = recv::request(&quiet, server.local_addr(), request.as_bytes(), "the quiet client's reply")
-            .expect("the quiet client is answered despite the flood");
+        let reply = recv::request(
+            &quiet,
+            server.local_addr(),
+            request.as_bytes(),
+            "the quiet client's reply",
+        )
+        .expect("the quiet client is answered despite the flood");
         assert_eq!(reply.payload, request.to_uppercase().as_bytes());
     }
 
@@ -180,12 +224,20 @@ fn a_flooding_source_is_limited_while_another_source_is_still_answered() {
 #[test]
 fn validating_server_answers_an_unknown_source_only_with_a_token_no_larger_than_the_request() {
     let key = TokenKey::random().expect("a key from the OS random source");
-    let server = guarded(Reply::Threaded, Guard { validate: Some(key), ..Guard::default() });
+    let server = guarded(
+        Reply::Threaded,
+        Guard {
+            validate: Some(key),
+            ..Guard::default()
+        },
+    );
     let sock = client();
 
     let request = b"hello, I am new here and long enough";
-    let reply = recv::request(&sock, server.local_addr(), request, "the token reply").expect("a token reply");
-    sock.send_to(b"hi", server.local_addr()).expect("a request shorter than a token");
+    let reply = recv::request(&sock, server.local_addr(), request, "the token reply")
+        .expect("a token reply");
+    sock.send_to(b"hi", server.local_addr())
+        .expect("a request shorter than a token");
     let short = within_silence(&sock);
 
     assert!(
@@ -194,25 +246,51 @@ fn validating_server_answers_an_unknown_source_only_with_a_token_no_larger_than_
         request.len(),
         reply.text()
     );
-    assert!(short.is_none(), "a token longer than the request is not sent at all, got {short:?}");
-    assert_eq!(server.shutdown().challenged, 2, "both requests were challenged, none answered in full");
+    assert!(
+        short.is_none(),
+        "a token longer than the request is not sent at all, got {short:?}"
+    );
+    assert_eq!(
+        server.shutdown().challenged,
+        2,
+        "both requests were challenged, none answered in full"
+    );
 }
 // ANCHOR_END: token
 
 #[test]
 fn validating_server_answers_in_full_only_a_token_made_for_the_source() {
-    let server = guarded(Reply::Upper, Guard { validate: Some(TokenKey::random().expect("a key")), ..Guard::default() });
+    let server = guarded(
+        Reply::Upper,
+        Guard {
+            validate: Some(TokenKey::random().expect("a key")),
+            ..Guard::default()
+        },
+    );
     let (alice, mallory) = (client(), client());
     let hello = b"hello, I am alice, and this is long enough";
-    let retry = recv::request(&alice, server.local_addr(), hello, "alice's token").expect("a token reply");
-    let alices = token::retry_token(&retry.payload).expect("the reply is 'retry <token>'").to_vec();
+    let retry =
+        recv::request(&alice, server.local_addr(), hello, "alice's token").expect("a token reply");
+    let alices = token::retry_token(&retry.payload)
+        .expect("the reply is 'retry <token>'")
+        .to_vec();
 
-    let full = recv::request(&alice, server.local_addr(), &token::with_token(&alices, b"hi"), "alice's answer")
-        .expect("alice's answer");
-    mallory.send_to(&token::with_token(&alices, b"hi"), server.local_addr()).expect("replay alice's token");
+    let full = recv::request(
+        &alice,
+        server.local_addr(),
+        &token::with_token(&alices, b"hi"),
+        "alice's answer",
+    )
+    .expect("alice's answer");
+    mallory
+        .send_to(&token::with_token(&alices, b"hi"), server.local_addr())
+        .expect("replay alice's token");
     let stolen = within_silence(&mallory);
 
-    assert_eq!(full.payload, b"HI", "a request with the source's own token is answered in full");
+    assert_eq!(
+        full.payload, b"HI",
+        "a request with the source's own token is answered in full"
+    );
     assert!(
         stolen.as_ref().is_none_or(|d| d.payload != b"HI"),
         "a token is bound to the address it was sent to: another source replaying it gets no answer, got {:?}",
@@ -220,23 +298,30 @@ fn validating_server_answers_in_full_only_a_token_made_for_the_source() {
     );
 }
 
-/// Runs `udp-lab reflection-scenario` and parses its JSON line; `None`
-/// (after printing why) where private network namespaces are unavailable.
+/// Runs `udp-lab reflection-scenario`; `None` (after printing why) where
+/// private network namespaces are unavailable.
 fn reflection_report() -> Option<Report> {
     let output = run(&["reflection-scenario"]);
-    assert!(output.status.success(), "the scenario ran: {}", stderr_of(&output));
-    let line: serde_json::Value = serde_json::from_str(stdout_of(&output).trim()).expect("one JSON line");
-    if let Some(why) = line.get("unavailable") {
-        net::skip(format!("no private network namespace here: {why}"));
-        return None;
+    assert!(
+        output.status.success(),
+        "the scenario ran: {}",
+        stderr_of(&output)
+    );
+    match reflection::parse(&stdout_of(&output)).expect("one JSON line") {
+        Ok(report) => Some(report),
+        Err(why) => {
+            net::skip(format!("no private network namespace here: {why}"));
+            None
+        }
     }
-    Some(serde_json::from_value(line["report"].clone()).expect("a reflection report"))
 }
 
 // ANCHOR: reflection
 #[test]
 fn forged_source_makes_the_server_answer_a_victim_that_never_asked() {
-    let Some(report) = reflection_report() else { return };
+    let Some(report) = reflection_report() else {
+        return;
+    };
 
     let plain = report.plain;
     let got = plain.victim_received.unwrap_or_default();
@@ -253,7 +338,9 @@ fn forged_source_makes_the_server_answer_a_victim_that_never_asked() {
 
 #[test]
 fn with_address_validation_a_forged_source_gets_its_victim_nothing_larger_than_the_request() {
-    let Some(report) = reflection_report() else { return };
+    let Some(report) = reflection_report() else {
+        return;
+    };
 
     let validated = report.validated;
     let got = validated.victim_received.unwrap_or_default();
@@ -274,12 +361,17 @@ fn naive_client_takes_a_third_sockets_datagram_for_the_reply() {
     let (sock, stranger) = (client(), client());
     let victim = sock.local_addr().expect("the client's address");
 
-    stranger.send_to(b"SPOOFED", victim).expect("an off-path datagram to the client's port");
+    stranger
+        .send_to(b"SPOOFED", victim)
+        .expect("an off-path datagram to the client's port");
     let reply = spoof::naive_request(&sock, server.local_addr(), b"hello").expect("a reply");
 
     assert_eq!(
         (reply.payload.as_slice(), reply.from),
-        (&b"SPOOFED"[..], stranger.local_addr().expect("the stranger's address")),
+        (
+            &b"SPOOFED"[..],
+            stranger.local_addr().expect("the stranger's address")
+        ),
         "the article's client takes the first datagram at its port, from anyone, for the reply"
     );
 }
@@ -290,12 +382,26 @@ fn checked_client_rejects_a_third_sockets_datagram_and_takes_the_servers_reply()
     let server = server::spawn(Family::V4.any_port(), Reply::Upper).expect("start the echo server");
     let (sock, stranger) = (client(), client());
 
-    stranger.send_to(b"SPOOFED", sock.local_addr().expect("the client's address")).expect("spoof");
-    let checked = spoof::checked_request(&sock, server.local_addr(), b"hello").expect("the server's reply");
+    stranger
+        .send_to(b"SPOOFED", sock.local_addr().expect("the client's address"))
+        .expect("spoof");
+    let checked =
+        spoof::checked_request(&sock, server.local_addr(), b"hello").expect("the server's reply");
 
-    assert_eq!(checked.reply.from, server.local_addr(), "the checked client takes only the server's datagram");
-    assert!(checked.reply.text().ends_with(" HELLO"), "and only the one echoing its id, got {:?}", checked.reply.text());
-    assert_eq!(checked.rejected, 1, "the stranger's datagram was seen and turned away");
+    assert_eq!(
+        checked.reply.from,
+        server.local_addr(),
+        "the checked client takes only the server's datagram"
+    );
+    assert!(
+        checked.reply.text().ends_with(" HELLO"),
+        "and only the one echoing its id, got {:?}",
+        checked.reply.text()
+    );
+    assert_eq!(
+        checked.rejected, 1,
+        "the stranger's datagram was seen and turned away"
+    );
 }
 
 #[test]
@@ -303,11 +409,22 @@ fn ports_of_sockets_bound_at_once_to_port_0_are_all_different_and_not_0() {
     let ports = spoof::ephemeral_ports(Family::V4, 200).expect("bind 200 sockets");
     let distinct: BTreeSet<u16> = ports.iter().copied().collect();
 
-    assert!(!distinct.contains(&0), "port 0 asks the OS to choose; it never hands out 0");
-    assert_eq!(distinct.len(), ports.len(), "two sockets bound at once never share a port (no SO_REUSEPORT)");
+    assert!(
+        !distinct.contains(&0),
+        "port 0 asks the OS to choose; it never hands out 0"
+    );
+    assert_eq!(
+        distinct.len(),
+        ports.len(),
+        "two sockets bound at once never share a port (no SO_REUSEPORT)"
+    );
     if cfg!(target_os = "linux") {
-        let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").expect("the port range");
-        let bounds: Vec<u16> = range.split_whitespace().map(|p| p.parse().expect("a port")).collect();
+        let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+            .expect("the port range");
+        let bounds: Vec<u16> = range
+            .split_whitespace()
+            .map(|p| p.parse().expect("a port"))
+            .collect();
         assert!(
             ports.iter().all(|p| (bounds[0]..=bounds[1]).contains(p)),
             "Linux picks ports in net.ipv4.ip_local_port_range ({range:?})"
@@ -317,7 +434,9 @@ fn ports_of_sockets_bound_at_once_to_port_0_are_all_different_and_not_0() {
 
 #[test]
 fn request_ids_from_the_os_random_source_do_not_repeat() {
-    let ids: BTreeSet<u64> = (0..1000).map(|_| spoof::request_id().expect("an id")).collect();
+    let ids: BTreeSet<u64> = (0..1000)
+        .map(|_| spoof::request_id().expect("an id"))
+        .collect();
 
     assert_eq!(
         ids.len(),
@@ -325,21 +444,6 @@ fn request_ids_from_the_os_random_source_do_not_repeat() {
         "64 random bits: a repeat in 1000 draws has odds of about 1 in 10^13; a counter or a \
          constant would be guessed by an off-path forger (RFC 5452)"
     );
-}
-
-/// Sends `payload` and then `sync N` from `sock`, and reads until the reply
-/// to `sync N` (so the payload was taken off the queue before the next).
-fn storm_one(sock: &UdpSocket, server: SocketAddr, payload: &[u8], n: usize) {
-    sock.send_to(payload, server).expect("send a storm datagram");
-    let marker = format!("SYNC {n}");
-    sock.send_to(format!("sync {n}").as_bytes(), server).expect("send the sync request");
-    for _ in 0..3 {
-        let got = recv::recv_datagram(sock, "the sync reply").expect("the server is still up");
-        if got.text().contains(&marker) {
-            return;
-        }
-    }
-    panic!("no reply to {marker:?} among three datagrams");
 }
 
 proptest! {
@@ -352,13 +456,10 @@ proptest! {
         for model in Model::ALL {
             for reply in Reply::ALL {
                 let server = models::spawn(Family::V4.any_port(), model, reply).expect("start a server");
-                let sock = client();
-                for (n, payload) in storm.iter().enumerate() {
-                    storm_one(&sock, server.local_addr(), payload, n);
-                }
+                let sent = storm::send_synced(&client(), server.local_addr(), &storm).expect("the server answers every sync");
                 let after = recv::request(&client(), server.local_addr(), b"still there", "a valid request after the storm");
                 let stats: ServerStats = server.shutdown();
-                let sent = 2 * storm.len() as u64 + 1;
+                let sent = sent + 1;
                 prop_assert!(after.is_ok(), "{model}/{reply}: a valid request after the storm is answered: {after:?}");
                 prop_assert_eq!(stats.received, sent, "{}/{}: every datagram is received: {:?}", model, reply, stats);
                 prop_assert_eq!(stats.replied + stats.send_errors, stats.received,
@@ -395,7 +496,8 @@ fn serve_refuses_an_amplification_factor_that_is_not_above_0_with_exit_2() {
 #[test]
 fn doctor_says_whether_private_network_namespaces_work_here_as_the_probe_finds() {
     let output = run(&["doctor", "--json"]);
-    let json: serde_json::Value = serde_json::from_str(&stdout_of(&output)).expect("doctor --json prints JSON");
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout_of(&output)).expect("doctor --json prints JSON");
 
     let check = json["checks"]
         .as_array()
@@ -406,7 +508,10 @@ fn doctor_says_whether_private_network_namespaces_work_here_as_the_probe_finds()
         Err(_) if cfg!(target_os = "linux") => "missing",
         Err(_) => "not_on_this_os",
     };
-    assert_eq!(check["status"], expected, "doctor's verdict is the probe's: {check}");
+    assert_eq!(
+        check["status"], expected,
+        "doctor's verdict is the probe's: {check}"
+    );
 }
 
 // ANCHOR: exercise_15_1

@@ -33,7 +33,8 @@ pub fn run(args: &ReflectionArgs) -> Outcome {
         say(&json!({ "unavailable": e.to_string() }).to_string());
         return Ok(());
     }
-    let report = reflection::run(args.request.as_bytes()).map_err(Failure::during("running the reflection scenario"))?;
+    let report = reflection::run(args.request.as_bytes())
+        .map_err(Failure::during("running the reflection scenario"))?;
     say(&json!({ "report": report }).to_string());
     Ok(())
 }

@@ -24,11 +24,13 @@
 use std::sync::Arc;
 
 use clap::builder::TypedValueParser;
-use udp_lab::lab::server::models::{self, Model, ServerConfig};
 use udp_lab::lab::abuse::amplification;
 use udp_lab::lab::abuse::limiter::RateLimit;
 use udp_lab::lab::abuse::token::TokenKey;
-use udp_lab::lab::server::{self, Amplification, Guard, Observer, Reply, Served, ServerHandle, ServerStats};
+use udp_lab::lab::server::models::{self, Model, ServerConfig};
+use udp_lab::lab::server::{
+    self, Amplification, Guard, Observer, Reply, Served, ServerHandle, ServerStats,
+};
 
 use super::send::{resolve, say, show};
 use super::{bind_failure, choice, stop_signal, Failure, Outcome};
@@ -65,10 +67,15 @@ pub struct ServeArgs {
 /// `--rate-limit`'s parser: `BURST/EVERY`, both whole numbers from 1.
 fn rate_limit(text: &str) -> Result<RateLimit, String> {
     let hint = "give BURST/EVERY, two whole numbers from 1, e.g. 5/10";
-    let (burst, every) = text.split_once('/').ok_or_else(|| format!("{text:?} has no '/': {hint}"))?;
+    let (burst, every) = text
+        .split_once('/')
+        .ok_or_else(|| format!("{text:?} has no '/': {hint}"))?;
     let number = |t: &str| t.trim().parse::<u64>().ok().filter(|n| *n >= 1);
     match (number(burst), number(every)) {
-        (Some(burst), Some(refill_every)) => Ok(RateLimit { burst, refill_every }),
+        (Some(burst), Some(refill_every)) => Ok(RateLimit {
+            burst,
+            refill_every,
+        }),
         _ => Err(format!("{text:?} is not two whole numbers from 1: {hint}")),
     }
 }
@@ -102,7 +109,8 @@ pub fn run(args: &ServeArgs) -> Outcome {
         None if guard.is_on() => Model::Single,
         None => Model::articles(args.reply),
     };
-    let server = start(bind, model, args.reply, guard, observer).map_err(|e| bind_failure("serve", bind, &e))?;
+    let server = start(bind, model, args.reply, guard, observer)
+        .map_err(|e| bind_failure("serve", bind, &e))?;
     say(&format!("listening on {}", server.local_addr()));
     if !bind.ip().is_loopback() {
         say(&reachable_warning(args));
@@ -142,7 +150,13 @@ fn start(
     if guard.is_on() {
         return server::spawn_guarded(bind, reply, guard, observer);
     }
-    models::spawn_with(bind, ServerConfig { observer, ..ServerConfig::new(model, reply) })
+    models::spawn_with(
+        bind,
+        ServerConfig {
+            observer,
+            ..ServerConfig::new(model, reply)
+        },
+    )
 }
 
 /// The line printed when the server is bound to an address other machines

@@ -39,7 +39,10 @@ pub fn enter_private() -> io::Result<()> {
         linux::loopback_up()
     }
     #[cfg(not(target_os = "linux"))]
-    Err(io::Error::new(io::ErrorKind::Unsupported, "network namespaces are a Linux feature"))
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "network namespaces are a Linux feature",
+    ))
 }
 
 /// Whether [`enter_private`] can work on this machine: `Err` says why not.
@@ -94,11 +97,17 @@ mod linux {
         // SAFETY: fd is an open socket; req names lo and lives across both calls.
         unsafe {
             if libc::ioctl(fd, libc::SIOCGIFFLAGS as _, &mut req) != 0 {
-                return Err(crate::net::context(io::Error::last_os_error(), "reading lo's flags"));
+                return Err(crate::net::context(
+                    io::Error::last_os_error(),
+                    "reading lo's flags",
+                ));
             }
             req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
             if libc::ioctl(fd, libc::SIOCSIFFLAGS as _, &req) != 0 {
-                return Err(crate::net::context(io::Error::last_os_error(), "bringing lo up"));
+                return Err(crate::net::context(
+                    io::Error::last_os_error(),
+                    "bringing lo up",
+                ));
             }
         }
         Ok(())
@@ -123,7 +132,10 @@ mod linux {
         let mut status = 0;
         // SAFETY: waits for our own child.
         if unsafe { libc::waitpid(pid, &mut status, 0) } != pid {
-            return Err(format!("waiting for the probe: {}", io::Error::last_os_error()));
+            return Err(format!(
+                "waiting for the probe: {}",
+                io::Error::last_os_error()
+            ));
         }
         match (libc::WIFEXITED(status), libc::WEXITSTATUS(status)) {
             (true, 0) => Ok(()),

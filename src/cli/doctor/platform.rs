@@ -165,7 +165,14 @@ pub fn private_netns() -> Check {
         match udp_lab::lab::netns::probe() {
             Ok(()) => (
                 Status::Ok,
-                format!("a private network namespace with its own lo works here ({})", if is_root() { "as root" } else { "as a normal user, inside a user namespace" }),
+                format!(
+                    "a private network namespace with its own lo works here ({})",
+                    if is_root() {
+                        "as root"
+                    } else {
+                        "as a normal user, inside a user namespace"
+                    }
+                ),
             ),
             Err(why) => (Status::Missing, why),
         }

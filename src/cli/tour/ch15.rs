@@ -39,7 +39,10 @@ pub fn demo() -> io::Result<Report> {
 }
 
 fn capped_threaded_is_silent() -> io::Result<bool> {
-    let guard = Guard { max_amplification: Amplification::new(1.0), ..Guard::default() };
+    let guard = Guard {
+        max_amplification: Amplification::new(1.0),
+        ..Guard::default()
+    };
     let server = server::spawn_guarded(Family::V4.any_port(), Reply::Threaded, guard, None)?;
     let client = net::bind_loopback(Family::V4)?;
     client.send_to(b"hello", server.local_addr())?;
@@ -48,16 +51,37 @@ fn capped_threaded_is_silent() -> io::Result<bool> {
 }
 
 fn flood() -> io::Result<(u64, usize)> {
-    let limit = RateLimit { burst: 5, refill_every: 10 };
-    let server = server::spawn_guarded(Family::V4.any_port(), Reply::Upper, Guard { rate_limit: Some(limit), ..Guard::default() }, None)?;
-    let (flooder, quiet) = (net::bind_loopback(Family::V4)?, net::bind_loopback(Family::V4)?);
+    let limit = RateLimit {
+        burst: 5,
+        refill_every: 10,
+    };
+    let server = server::spawn_guarded(
+        Family::V4.any_port(),
+        Reply::Upper,
+        Guard {
+            rate_limit: Some(limit),
+            ..Guard::default()
+        },
+        None,
+    )?;
+    let (flooder, quiet) = (
+        net::bind_loopback(Family::V4)?,
+        net::bind_loopback(Family::V4)?,
+    );
     for i in 0..100 {
         flooder.send_to(format!("flood {i}").as_bytes(), server.local_addr())?;
     }
     let mut answered = 0;
     for i in 0..5 {
         let request = format!("quiet {i}");
-        if recv::request(&quiet, server.local_addr(), request.as_bytes(), "the quiet reply").is_ok() {
+        if recv::request(
+            &quiet,
+            server.local_addr(),
+            request.as_bytes(),
+            "the quiet reply",
+        )
+        .is_ok()
+        {
             answered += 1;
         }
     }
@@ -65,7 +89,10 @@ fn flood() -> io::Result<(u64, usize)> {
 }
 
 fn token_reply() -> io::Result<(usize, usize)> {
-    let guard = Guard { validate: Some(TokenKey::random()?), ..Guard::default() };
+    let guard = Guard {
+        validate: Some(TokenKey::random()?),
+        ..Guard::default()
+    };
     let server = server::spawn_guarded(Family::V4.any_port(), Reply::Threaded, guard, None)?;
     let client = net::bind_loopback(Family::V4)?;
     let request = b"hello, a request from a new source";
@@ -75,7 +102,10 @@ fn token_reply() -> io::Result<(usize, usize)> {
 
 fn naive_takes_a_strangers_datagram() -> io::Result<bool> {
     let server = server::spawn(Family::V4.any_port(), Reply::Upper)?;
-    let (client, stranger) = (net::bind_loopback(Family::V4)?, net::bind_loopback(Family::V4)?);
+    let (client, stranger) = (
+        net::bind_loopback(Family::V4)?,
+        net::bind_loopback(Family::V4)?,
+    );
     stranger.send_to(b"SPOOFED", client.local_addr()?)?;
     let reply = spoof::naive_request(&client, server.local_addr(), b"hello")?;
     Ok(reply.payload == b"SPOOFED")
@@ -85,13 +115,22 @@ fn naive_takes_a_strangers_datagram() -> io::Result<bool> {
 /// process can enter a namespace); a line, and whether the property held
 /// (true when skipped, with the reason in the line).
 fn reflection() -> (String, bool) {
-    let out = std::env::current_exe().and_then(|exe| Command::new(exe).arg("reflection-scenario").output());
-    let parsed = out.ok().and_then(|o| serde_json::from_slice::<serde_json::Value>(&o.stdout).ok());
+    let out = std::env::current_exe()
+        .and_then(|exe| Command::new(exe).arg("reflection-scenario").output());
+    let parsed = out
+        .ok()
+        .and_then(|o| serde_json::from_slice::<serde_json::Value>(&o.stdout).ok());
     let Some(json) = parsed else {
-        return ("reflection: skipped: the scenario did not run".to_string(), true);
+        return (
+            "reflection: skipped: the scenario did not run".to_string(),
+            true,
+        );
     };
     if let Some(why) = json.get("unavailable") {
-        return (format!("reflection: skipped: no private network namespace here ({why})"), true);
+        return (
+            format!("reflection: skipped: no private network namespace here ({why})"),
+            true,
+        );
     }
     match serde_json::from_value::<Reflection>(json["report"].clone()) {
         Ok(r) => {

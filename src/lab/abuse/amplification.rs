@@ -51,7 +51,8 @@ pub fn measure(style: Reply, sizes: &[usize]) -> io::Result<Vec<Row>> {
         .iter()
         .map(|&n| {
             let request = vec![b'h'; n];
-            let reply = recv::request(&client, server.local_addr(), &request, "the server's reply")?;
+            let reply =
+                recv::request(&client, server.local_addr(), &request, "the server's reply")?;
             Ok(Row {
                 style,
                 request_len: n,
@@ -65,7 +66,9 @@ pub fn measure(style: Reply, sizes: &[usize]) -> io::Result<Vec<Row>> {
 
 /// The chapter's table in Markdown: one row per style and request size.
 pub fn markdown_table(rows: &[Row]) -> String {
-    let mut text = String::from("| reply style | request (bytes) | reply (bytes) | amplification |\n|---|---|---|---|\n");
+    let mut text = String::from(
+        "| reply style | request (bytes) | reply (bytes) | amplification |\n|---|---|---|---|\n",
+    );
     for row in rows {
         text.push_str(&format!(
             "| {} | {} | {} | {:.2}x |\n",

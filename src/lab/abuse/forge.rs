@@ -81,11 +81,17 @@ fn pseudo_header(src: Ipv4Addr, dst: Ipv4Addr, udp_len: u16) -> Vec<u8> {
 /// Sends `payload` to `dst` as if it came from `src`, through a raw socket
 /// (needs `CAP_NET_RAW`).
 pub fn send_forged(src: SocketAddrV4, dst: SocketAddrV4, payload: &[u8]) -> io::Result<usize> {
-    let raw = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(libc::IPPROTO_RAW)))
-        .map_err(|e| crate::net::context(e, "opening a raw socket (IPPROTO_RAW needs CAP_NET_RAW)"))?;
+    let raw = Socket::new(
+        Domain::IPV4,
+        Type::RAW,
+        Some(Protocol::from(libc::IPPROTO_RAW)),
+    )
+    .map_err(|e| crate::net::context(e, "opening a raw socket (IPPROTO_RAW needs CAP_NET_RAW)"))?;
     let packet = udp_ipv4_packet(src, dst, payload);
     raw.send_to(&packet, &SocketAddr::V4(dst).into())
-        .map_err(|e| crate::net::context(e, format!("sending a forged datagram from {src} to {dst}")))
+        .map_err(|e| {
+            crate::net::context(e, format!("sending a forged datagram from {src} to {dst}"))
+        })
 }
 
 #[cfg(test)]
@@ -94,11 +100,22 @@ mod tests {
 
     #[test]
     fn both_checksums_of_a_built_packet_verify_to_zero() {
-        let (src, dst) = ("192.0.2.5:7000".parse().unwrap(), "192.0.2.1:53".parse().unwrap());
+        let (src, dst) = (
+            "192.0.2.5:7000".parse().unwrap(),
+            "192.0.2.1:53".parse().unwrap(),
+        );
         let packet = udp_ipv4_packet(src, dst, b"odd");
-        assert_eq!(internet_checksum(&[&packet[..IPV4_HEADER]]), 0, "IPv4 header checksum");
+        assert_eq!(
+            internet_checksum(&[&packet[..IPV4_HEADER]]),
+            0,
+            "IPv4 header checksum"
+        );
         let udp = &packet[IPV4_HEADER..];
         let pseudo = pseudo_header(*src.ip(), *dst.ip(), udp.len() as u16);
-        assert_eq!(internet_checksum(&[&pseudo, udp]), 0, "UDP checksum over the pseudo-header");
+        assert_eq!(
+            internet_checksum(&[&pseudo, udp]),
+            0,
+            "UDP checksum over the pseudo-header"
+        );
     }
 }

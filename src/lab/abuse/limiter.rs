@@ -78,9 +78,15 @@ impl Limiter {
         if self.buckets.len() >= MAX_SOURCES && !self.buckets.contains_key(&from) {
             self.buckets.clear();
         }
-        let RateLimit { burst, refill_every } = self.limit;
+        let RateLimit {
+            burst,
+            refill_every,
+        } = self.limit;
         let now = self.clock;
-        let bucket = self.buckets.entry(from).or_insert(Bucket { tokens: burst, last: now });
+        let bucket = self.buckets.entry(from).or_insert(Bucket {
+            tokens: burst,
+            last: now,
+        });
         let earned = (now - bucket.last) / refill_every;
         bucket.tokens = (bucket.tokens + earned).min(burst);
         bucket.last += earned * refill_every;
@@ -98,11 +104,17 @@ mod tests {
 
     #[test]
     fn a_lone_source_gets_its_burst_then_one_in_refill_every() {
-        let limit = RateLimit { burst: 5, refill_every: 10 };
+        let limit = RateLimit {
+            burst: 5,
+            refill_every: 10,
+        };
         let mut limiter = Limiter::new(limit);
         let from: SocketAddr = "192.0.2.1:9".parse().unwrap();
         let admitted = (0..100).filter(|_| limiter.admit(from)).count() as u64;
-        assert!(admitted <= limit.most_admitted_alone(100), "admitted {admitted}");
+        assert!(
+            admitted <= limit.most_admitted_alone(100),
+            "admitted {admitted}"
+        );
         assert!(admitted >= 5 + 100 / 10 - 1, "admitted {admitted}");
     }
 }

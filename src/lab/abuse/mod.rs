@@ -9,6 +9,7 @@
 //! | [`spoof`] | off-path spoofed replies: a naive client, a checked one, port spread, request ids |
 //! | [`forge`] | a hand-built IPv4 + UDP datagram with any source address, sent on a raw socket |
 //! | [`reflection`] | the reflection scenario, run inside a private network namespace |
+//! | [`storm`] | arbitrary datagrams sent so that none overflows the server's buffer (the fuzzing law) |
 //!
 //! The server side of the defences is [`crate::lab::server::Guard`].
 
@@ -17,4 +18,5 @@ pub mod forge;
 pub mod limiter;
 pub mod reflection;
 pub mod spoof;
+pub mod storm;
 pub mod token;

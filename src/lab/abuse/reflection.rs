@@ -72,7 +72,9 @@ fn forge_once(guard: Guard, request: &[u8]) -> io::Result<Outcome> {
         server::spawn(bind, Reply::Threaded)?
     };
     let victim = net::bind(SocketAddr::from((VICTIM_IP, 0)))?;
-    let (SocketAddr::V4(victim_addr), SocketAddr::V4(server_addr)) = (victim.local_addr()?, server.local_addr()) else {
+    let (SocketAddr::V4(victim_addr), SocketAddr::V4(server_addr)) =
+        (victim.local_addr()?, server.local_addr())
+    else {
         unreachable!("both bound to IPv4 addresses");
     };
     forge::send_forged(victim_addr, server_addr, request)?;
@@ -86,3 +88,16 @@ fn forge_once(guard: Guard, request: &[u8]) -> io::Result<Outcome> {
     })
 }
 
+/// Reads the scenario's JSON line: `Ok(report)`, or `Err(why)` when the
+/// namespace was unavailable; an `io::Error` when the line is not one.
+pub fn parse(line: &str) -> io::Result<Result<Report, String>> {
+    let bad =
+        |e: serde_json::Error| io::Error::new(io::ErrorKind::InvalidData, format!("{e}: {line:?}"));
+    let json: serde_json::Value = serde_json::from_str(line.trim()).map_err(bad)?;
+    if let Some(why) = json.get("unavailable") {
+        return Ok(Err(why.as_str().unwrap_or("unknown").to_string()));
+    }
+    serde_json::from_value(json["report"].clone())
+        .map(Ok)
+        .map_err(bad)
+}

@@ -17,7 +17,10 @@ use crate::recv::{self, Datagram};
 /// datagram that arrives, from anyone, as the reply.
 pub fn naive_request(sock: &UdpSocket, server: SocketAddr, payload: &[u8]) -> io::Result<Datagram> {
     sock.send_to(payload, server)?;
-    recv::recv_datagram(sock, "a reply (from anyone: the naive client does not look)")
+    recv::recv_datagram(
+        sock,
+        "a reply (from anyone: the naive client does not look)",
+    )
 }
 
 /// What a checked request got: the reply, and how many datagrams it
@@ -42,22 +45,36 @@ pub fn request_id() -> io::Result<u64> {
 /// leaves alone) to `server`, and accepts only a datagram from `server`
 /// whose payload starts with the id; others are counted and ignored until
 /// [`net::DEFAULT_TIMEOUT`] has passed.
-pub fn checked_request(sock: &UdpSocket, server: SocketAddr, payload: &[u8]) -> io::Result<Checked> {
+pub fn checked_request(
+    sock: &UdpSocket,
+    server: SocketAddr,
+    payload: &[u8],
+) -> io::Result<Checked> {
     let id = format!("{:020} ", request_id()?);
     sock.send_to(&[id.as_bytes(), payload].concat(), server)?;
     let deadline = Instant::now() + net::DEFAULT_TIMEOUT;
     let mut rejected = 0;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        let got = if left.is_zero() { None } else { recv::recv_within(sock, left)? };
+        let got = if left.is_zero() {
+            None
+        } else {
+            recv::recv_within(sock, left)?
+        };
         let Some(got) = got else {
             return Err(io::Error::new(
                 io::ErrorKind::TimedOut,
-                format!("no reply from {server} carrying id {} ({rejected} rejected)", id.trim()),
+                format!(
+                    "no reply from {server} carrying id {} ({rejected} rejected)",
+                    id.trim()
+                ),
             ));
         };
         if got.from == server && got.payload.starts_with(id.as_bytes()) {
-            return Ok(Checked { reply: got, rejected });
+            return Ok(Checked {
+                reply: got,
+                rejected,
+            });
         }
         rejected += 1;
     }
@@ -65,6 +82,8 @@ pub fn checked_request(sock: &UdpSocket, server: SocketAddr, payload: &[u8]) -> 
 
 /// The ports the OS gave `n` sockets bound at once to port 0 on loopback.
 pub fn ephemeral_ports(family: Family, n: usize) -> io::Result<Vec<u16>> {
-    let socks = (0..n).map(|_| net::bind_loopback(family)).collect::<io::Result<Vec<_>>>()?;
+    let socks = (0..n)
+        .map(|_| net::bind_loopback(family))
+        .collect::<io::Result<Vec<_>>>()?;
     socks.iter().map(|s| Ok(s.local_addr()?.port())).collect()
 }

@@ -51,13 +51,15 @@ impl TokenKey {
     /// A fresh key from the OS's random source (`getrandom`).
     pub fn random() -> io::Result<TokenKey> {
         let mut key = [0u8; 32];
-        getrandom::fill(&mut key).map_err(|e| io::Error::other(format!("OS random source: {e}")))?;
+        getrandom::fill(&mut key)
+            .map_err(|e| io::Error::other(format!("OS random source: {e}")))?;
         Ok(TokenKey { key })
     }
 
     fn mac(&self, addr: SocketAddr) -> Hmac<Sha256> {
         // HMAC takes a key of any length: this cannot fail.
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key).expect("HMAC accepts any key length");
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.key).expect("HMAC accepts any key length");
         match addr.ip() {
             IpAddr::V4(ip) => mac.update(&ip.octets()),
             IpAddr::V6(ip) => mac.update(&ip.octets()),
@@ -75,8 +77,11 @@ impl TokenKey {
     /// Whether `token` (hex text) is the token for `addr`. The comparison
     /// is the `hmac` crate's, in constant time.
     pub fn check(&self, addr: SocketAddr, token: &[u8]) -> bool {
-        let Some(raw) = unhex(token) else { return false };
-        planted::active(Bug::TokenCheckAcceptsAny) || self.mac(addr).verify_truncated_left(&raw).is_ok()
+        let Some(raw) = unhex(token) else {
+            return false;
+        };
+        planted::active(Bug::TokenCheckAcceptsAny)
+            || self.mac(addr).verify_truncated_left(&raw).is_ok()
     }
 }
 
@@ -128,10 +133,19 @@ mod tests {
     #[test]
     fn a_token_checks_for_its_own_address_only() {
         let key = TokenKey::random().expect("OS random source");
-        let (a, b): (SocketAddr, SocketAddr) = ("192.0.2.1:5000".parse().unwrap(), "192.0.2.1:5001".parse().unwrap());
+        let (a, b): (SocketAddr, SocketAddr) = (
+            "192.0.2.1:5000".parse().unwrap(),
+            "192.0.2.1:5001".parse().unwrap(),
+        );
         let token = key.token_for(a);
-        assert!(key.check(a, token.as_bytes()), "the token made for {a} must check for {a}");
-        assert!(!key.check(b, token.as_bytes()), "a token made for {a} must not check for {b}");
+        assert!(
+            key.check(a, token.as_bytes()),
+            "the token made for {a} must check for {a}"
+        );
+        assert!(
+            !key.check(b, token.as_bytes()),
+            "a token made for {a} must not check for {b}"
+        );
         let request = with_token(token.as_bytes(), b"hi");
         assert_eq!(split_token(&request), Some((token.as_bytes(), &b"hi"[..])));
         assert_eq!(retry_reply(&token).len(), RETRY_LEN);

@@ -55,7 +55,10 @@ impl FromStr for Amplification {
     /// Parses a factor such as `1` or `3.5`.
     fn from_str(text: &str) -> Result<Amplification, String> {
         let hint = "give a factor above 0, such as 1 (no reply longer than its request)";
-        let factor: f64 = text.trim().parse().map_err(|_| format!("{text:?} is not a number: {hint}"))?;
+        let factor: f64 = text
+            .trim()
+            .parse()
+            .map_err(|_| format!("{text:?} is not a number: {hint}"))?;
         Amplification::new(factor).ok_or_else(|| format!("{factor} is not above 0: {hint}"))
     }
 }
@@ -159,7 +162,9 @@ impl Gate {
             return self.responder.answer(sock, request, from);
         };
         match token::split_token(request) {
-            Some((tok, payload)) if key.check(from, tok) => self.responder.answer(sock, payload, from),
+            Some((tok, payload)) if key.check(from, tok) => {
+                self.responder.answer(sock, payload, from)
+            }
             _ => {
                 counters.count_challenged();
                 // Never more bytes to an unproven address than it sent.
