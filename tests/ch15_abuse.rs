@@ -570,7 +570,7 @@ fn two_quiet_sources_are_still_answered_while_a_third_floods() {
 /// the token is no larger than what it sent), read the `retry <token>` reply
 /// with `token::retry_token`, then send `token::with_token(token, payload)`
 /// and read the full answer. Run it for alice against a `guarded(Reply::Upper,
-/// Guard { validate: Some(TokenKey::random()?), ..Guard::default() })` server:
+/// Guard { validate: Some(TokenKey::random().expect("a key")), ..Guard::default() })` server:
 /// she gets `payload` upper-cased. Then mallory (another client) sends
 /// alice's token with his own payload: he must get no full answer
 /// (`within_silence`). Finish with the counters: `replied` 1 (alice's) and
