@@ -458,8 +458,9 @@ proptest! {
                 let server = models::spawn(Family::V4.any_port(), model, reply).expect("start a server");
                 let sent = storm::send_synced(&client(), server.local_addr(), &storm).expect("the server answers every sync");
                 let after = recv::request(&client(), server.local_addr(), b"still there", "a valid request after the storm");
-                let stats: ServerStats = server.shutdown();
                 let sent = sent + 1;
+                storm::wait_until_counted(&server, sent);
+                let stats: ServerStats = server.shutdown();
                 prop_assert!(after.is_ok(), "{model}/{reply}: a valid request after the storm is answered: {after:?}");
                 prop_assert_eq!(stats.received, sent, "{}/{}: every datagram is received: {:?}", model, reply, stats);
                 prop_assert_eq!(stats.replied + stats.send_errors, stats.received,
