@@ -49,6 +49,9 @@ enum Command {
     Dev(cli::dev::DevArgs),
     /// What this machine supports (IPv6, python3, /proc, SO_REUSEPORT, ...) and which test cases skip here.
     Doctor(cli::doctor::DoctorArgs),
+    /// Chapter 15's forged-source scenario in a private network namespace (for its test).
+    #[command(hide = true)]
+    ReflectionScenario(cli::reflection::ReflectionArgs),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +68,7 @@ fn main() -> ExitCode {
         Some(Command::Ping(a)) => cli::ping::run(&a),
         Some(Command::Dev(a)) => cli::dev::run(&a),
         Some(Command::Doctor(a)) => cli::doctor::run(&a),
+        Some(Command::ReflectionScenario(a)) => cli::reflection::run(&a),
     };
     cli::finish(outcome)
 }

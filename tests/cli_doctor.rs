@@ -155,6 +155,7 @@ fn doctor_reports_every_check_the_course_asks_about() {
         "wmem_max",
         "so_reuseport",
         "user_net_namespaces",
+        "private_netns",
         "udp_gso",
         "udp_gro",
         "mdbook",
@@ -335,7 +336,7 @@ fn doctor_table_has_one_aligned_line_per_check() {
     );
     assert_eq!(
         rows.len(),
-        13,
+        14,
         "expected one row per check, got:\n{}",
         rows.join("\n")
     );

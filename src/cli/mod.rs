@@ -24,6 +24,7 @@ pub mod dev;
 pub mod doctor;
 pub mod exercises;
 pub mod ping;
+pub mod reflection;
 pub mod relay;
 pub mod send;
 pub mod serve;

@@ -14,15 +14,26 @@
 //! ^C
 //! stopped: received 1, replied 1, empty 0, non-UTF-8 0, send errors 0, receive errors 0, handler threads 0
 //! ```
+//!
+//! Chapter 15's defences (`--max-amplification`, `--rate-limit`,
+//! `--validate`) run the guarded single-threaded server
+//! ([`udp_lab::lab::server::spawn_guarded`]). Bound to an address that is
+//! not loopback, `serve` says on its second line that other machines can
+//! reach it, and what a forged source can make it send.
 
 use std::sync::Arc;
 
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+use udp_lab::lab::abuse::amplification;
+use udp_lab::lab::abuse::limiter::RateLimit;
+use udp_lab::lab::abuse::token::TokenKey;
 use udp_lab::lab::server::models::{self, Model, ServerConfig};
-use udp_lab::lab::server::{Observer, Reply, Served, ServerStats};
+use udp_lab::lab::server::{
+    self, Amplification, Guard, Observer, Reply, Served, ServerHandle, ServerStats,
+};
 
 use super::send::{resolve, say, show};
-use super::{bind_failure, choice, stop_signal, Outcome};
+use super::{bind_failure, choice, stop_signal, Failure, Outcome};
 
 /// How many characters of a payload a log line shows.
 const PREVIEW_CHARS: usize = 40;
@@ -42,6 +53,31 @@ pub struct ServeArgs {
     /// How datagrams are dispatched to threads (chapter 13); default: the article's, `single` for upper, `thread-per-datagram` for threaded.
     #[arg(long, value_name = "MODEL", value_parser = model_choice())]
     pub model: Option<Model>,
+    /// Send no reply longer than FACTOR times its request (chapter 15; 1: never more bytes out than in).
+    #[arg(long, value_name = "FACTOR", value_parser = clap::value_parser!(Amplification))]
+    pub max_amplification: Option<Amplification>,
+    /// A token bucket per source: BURST requests at once, then one per EVERY requests the server sees (e.g. 5/10).
+    #[arg(long, value_name = "BURST/EVERY", value_parser = rate_limit)]
+    pub rate_limit: Option<RateLimit>,
+    /// Answer an unknown source only with a token no larger than its request; in full only "token TOKEN REQUEST".
+    #[arg(long)]
+    pub validate: bool,
+}
+
+/// `--rate-limit`'s parser: `BURST/EVERY`, both whole numbers from 1.
+fn rate_limit(text: &str) -> Result<RateLimit, String> {
+    let hint = "give BURST/EVERY, two whole numbers from 1, e.g. 5/10";
+    let (burst, every) = text
+        .split_once('/')
+        .ok_or_else(|| format!("{text:?} has no '/': {hint}"))?;
+    let number = |t: &str| t.trim().parse::<u64>().ok().filter(|n| *n >= 1);
+    match (number(burst), number(every)) {
+        (Some(burst), Some(refill_every)) => Ok(RateLimit {
+            burst,
+            refill_every,
+        }),
+        _ => Err(format!("{text:?} is not two whole numbers from 1: {hint}")),
+    }
 }
 
 /// `--reply`'s value parser, shared with `udp-lab bench --reply`: the
@@ -65,13 +101,23 @@ pub fn run(args: &ServeArgs) -> Outcome {
     // line is read is already handled.
     let stop = stop_signal()?;
     let observer = (!args.quiet).then(log_observer);
-    let model = args.model.unwrap_or(Model::articles(args.reply));
-    let config = ServerConfig {
-        observer,
-        ..ServerConfig::new(model, args.reply)
+    let guard = guard(args)?;
+    let model = match args.model {
+        Some(m) if guard.is_on() && m != Model::Single => {
+            return Err(Failure::Usage(format!(
+                "--model {m} cannot be guarded: --max-amplification, --rate-limit and --validate run the single model"
+            )))
+        }
+        Some(m) => m,
+        None if guard.is_on() => Model::Single,
+        None => Model::articles(args.reply),
     };
-    let server = models::spawn_with(bind, config).map_err(|e| bind_failure("serve", bind, &e))?;
+    let server = start(bind, model, args.reply, guard, observer)
+        .map_err(|e| bind_failure("serve", bind, &e))?;
     say(&format!("listening on {}", server.local_addr()));
+    if !bind.ip().is_loopback() {
+        say(&reachable_warning(args));
+    }
     say(&format!(
         "replies: {}; model: {model}; Ctrl-C stops and prints the counters",
         reply_name(args.reply)
@@ -81,6 +127,55 @@ pub fn run(args: &ServeArgs) -> Outcome {
     let stats = server.shutdown();
     say(&format!("stopped: {}", counters(&stats)));
     Ok(())
+}
+
+/// The defences the flags ask for.
+fn guard(args: &ServeArgs) -> Result<Guard, Failure> {
+    let validate = match args.validate {
+        true => Some(TokenKey::random().map_err(Failure::setup("drawing the token key"))?),
+        false => None,
+    };
+    Ok(Guard {
+        max_amplification: args.max_amplification,
+        rate_limit: args.rate_limit,
+        validate,
+    })
+}
+
+/// The guarded server when a defence is on, else the model's.
+fn start(
+    bind: std::net::SocketAddr,
+    model: Model,
+    reply: Reply,
+    guard: Guard,
+    observer: Option<Observer>,
+) -> std::io::Result<ServerHandle> {
+    if guard.is_on() {
+        return server::spawn_guarded(bind, reply, guard, observer);
+    }
+    models::spawn_with(
+        bind,
+        ServerConfig {
+            observer,
+            ..ServerConfig::new(model, reply)
+        },
+    )
+}
+
+/// The line printed when the server is bound to an address other machines
+/// can reach: anyone there can forge a source and aim the replies.
+fn reachable_warning(args: &ServeArgs) -> String {
+    let factor = amplification::factor(5, server::threaded_reply("Thread-1", b"hello").len());
+    let now = match (args.max_amplification, args.validate) {
+        (_, true) => "--validate is on: unknown sources get only a token no larger than their request".to_string(),
+        (Some(cap), false) => format!("--max-amplification {} caps each reply at that factor", cap.factor()),
+        (None, false) => format!(
+            "replies are not capped (threaded replies to 5 bytes are {factor:.1}x): add --max-amplification 1 or --validate"
+        ),
+    };
+    format!(
+        "warning: reachable from other machines: a forged source address makes this server send its replies to a victim; {now}"
+    )
 }
 
 fn log_observer() -> Observer {
@@ -141,10 +236,18 @@ pub fn model_help(model: Model) -> &'static str {
     }
 }
 
-/// The final counters, on one line.
+/// The final counters, on one line (with chapter 15's when a defence refused anything).
 fn counters(stats: &ServerStats) -> String {
+    let guarded = stats.over_amplification + stats.rate_limited + stats.challenged;
+    let defences = match guarded {
+        0 => String::new(),
+        _ => format!(
+            ", over amplification {}, rate limited {}, challenged {}",
+            stats.over_amplification, stats.rate_limited, stats.challenged
+        ),
+    };
     format!(
-        "received {}, replied {}, empty {}, non-UTF-8 {}, send errors {}, receive errors {}, handler threads {}",
+        "received {}, replied {}, empty {}, non-UTF-8 {}, send errors {}, receive errors {}, handler threads {}{defences}",
         stats.received,
         stats.replied,
         stats.empty,

@@ -21,6 +21,7 @@ mod ch11;
 mod ch12;
 mod ch13;
 mod ch14;
+mod ch15;
 
 /// What one chapter's demonstration saw.
 pub struct Report {
@@ -49,6 +50,7 @@ const DEMOS: &[(&str, Demo)] = &[
     ("12 reliability", ch12::demo),
     ("13 concurrency models", ch13::demo),
     ("14 congestion", ch14::demo),
+    ("15 abuse", ch15::demo),
 ];
 
 /// Arguments of `udp-lab tour`.

@@ -13,15 +13,19 @@
 //! | [`congestion`] | being a good citizen: an RFC 6298 RTO estimator, a pacer on an injectable clock, a circuit breaker (RFC 8084), congestion collapse measured at the relay's bottleneck | 14 |
 //! | [`stop`] | the one way every serving thread above is stopped: a flag, a wake-up datagram, a join | |
 //! | [`planted`] | the catalogue of planted bugs: mistakes the lab makes on purpose (feature `planted-bugs`, env `UDP_LAB_PLANTED_BUG`), so a test can be shown to catch them | 01-13 |
+//! | [`abuse`] | amplification, forged sources, spoofed replies: measured, and the defences (chapter 15's [`server::Guard`]) | 15 |
+//! | [`netns`] | private network namespaces (Linux): enter one, probe whether it works | 15 |
 //! | [`kernel`] | what the kernel knows and the socket is not told (Linux): one socket's drops and queue in `/proc/net/udp`, the namespace's counters in `/proc/net/snmp`, ICMP errors through `IP_RECVERR`, the kernel's version | 01, 02, 04, 07, 08, 10 |
 //!
 //! Dependencies point one way: the `udp-lab` command line uses the lab, the
 //! lab uses the socket tier, the socket tier uses neither.
 
+pub mod abuse;
 pub mod buffers;
 pub mod congestion;
 pub mod kernel;
 pub mod load;
+pub mod netns;
 pub mod planted;
 pub mod relay;
 pub mod reliable;

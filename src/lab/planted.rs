@@ -70,6 +70,9 @@ pub enum Bug {
     RtoIgnoresKarn,
     PacerBursts,
     QueueCountsNoDrop,
+    AmplificationCapIgnored,
+    LimiterLetsFloodThrough,
+    TokenCheckAcceptsAny,
 }
 
 /// One entry of the catalogue.
@@ -224,6 +227,15 @@ pub const CATALOGUE: &[Planted] = &[
             "ch14_congestion::law_every_arrival_at_the_bottleneck_is_forwarded_dropped_or_queued",
             "ch14_congestion::blasting_at_five_times_the_bottleneck_rate_delivers_no_more_than_pacing",
         ]),
+    bug(Bug::AmplificationCapIgnored, "amplification_cap_ignored", 15,
+        "a guarded server sends every reply, however far over its amplification cap",
+        &["ch15_abuse::capped_server_sends_no_reply_longer_than_factor_times_its_request"]),
+    bug(Bug::LimiterLetsFloodThrough, "limiter_lets_flood_through", 15,
+        "the rate limiter admits a source whose bucket is empty: a flood is answered in full",
+        &["ch15_abuse::a_flooding_source_is_limited_while_another_source_is_still_answered"]),
+    bug(Bug::TokenCheckAcceptsAny, "token_check_accepts_any", 15,
+        "the validating server accepts any well-formed token, even one made for another address",
+        &["ch15_abuse::validating_server_answers_in_full_only_a_token_made_for_the_source"]),
 ];
 
 /// The catalogue entry named `name`.

@@ -187,6 +187,7 @@ fn examine(root: &Path) -> Report {
         platform::buffer_ceiling(("wmem_max", "net.core.wmem_max"), limits::wmem_max()),
         platform::reuse_port(),
         platform::namespaces(),
+        platform::private_netns(),
         platform::gso(),
         platform::gro(),
         tool(

@@ -157,6 +157,38 @@ pub fn namespaces() -> Check {
     }
 }
 
+/// Whether this process can enter a private network namespace as chapter
+/// 15's forged-source scenario does ([`udp_lab::lab::netns::probe`]: a
+/// forked child tries `unshare` and brings its `lo` up).
+pub fn private_netns() -> Check {
+    let (status, detail) = if cfg!(target_os = "linux") {
+        match udp_lab::lab::netns::probe() {
+            Ok(()) => (
+                Status::Ok,
+                format!(
+                    "a private network namespace with its own lo works here ({})",
+                    if is_root() {
+                        "as root"
+                    } else {
+                        "as a normal user, inside a user namespace"
+                    }
+                ),
+            ),
+            Err(why) => (Status::Missing, why),
+        }
+    } else {
+        (Status::NotOnThisOs, "Linux only".to_string())
+    };
+    Check {
+        name: "private_netns",
+        label: "private network namespaces",
+        status,
+        detail,
+        needed: false,
+        used_by: "ch15's forged-source reflection (raw socket, inside the namespace)",
+    }
+}
+
 /// Whether this process runs as root (`id -u` prints 0).
 fn is_root() -> bool {
     version_of("id", &["-u"]).is_some_and(|uid| uid == "0")

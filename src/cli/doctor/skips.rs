@@ -106,6 +106,9 @@ impl TestFn {
                         .collect()
                 }
             }
+            "private_netns" if self.text.contains("reflection_report()") => {
+                vec![(self.name.clone(), self.values)]
+            }
             _ => Vec::new(),
         }
     }

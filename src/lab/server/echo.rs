@@ -15,6 +15,7 @@ use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use super::guard::Amplification;
 use crate::lab::planted::{self, Bug};
 
 /// What the server sends back.
@@ -136,6 +137,14 @@ pub struct ServerStats {
     pub recv_errors: u64,
     /// Handler threads started (the thread-per-datagram model only).
     pub threads_spawned: u64,
+    /// Replies not sent because they were longer than the amplification
+    /// cap allows (chapter 15, [`Guard::max_amplification`](super::Guard)).
+    pub over_amplification: u64,
+    /// Requests dropped by the per-source rate limiter (chapter 15).
+    pub rate_limited: u64,
+    /// Requests without a valid address token, answered only with a token
+    /// (or with nothing, when the token would be larger; chapter 15).
+    pub challenged: u64,
 }
 
 impl Add for ServerStats {
@@ -150,6 +159,9 @@ impl Add for ServerStats {
             send_errors: self.send_errors + other.send_errors,
             recv_errors: self.recv_errors + other.recv_errors,
             threads_spawned: self.threads_spawned + other.threads_spawned,
+            over_amplification: self.over_amplification + other.over_amplification,
+            rate_limited: self.rate_limited + other.rate_limited,
+            challenged: self.challenged + other.challenged,
         }
     }
 }
@@ -169,6 +181,9 @@ pub(crate) struct Counters {
     send_errors: AtomicU64,
     recv_errors: AtomicU64,
     threads_spawned: AtomicU64,
+    over_amplification: AtomicU64,
+    rate_limited: AtomicU64,
+    challenged: AtomicU64,
 }
 
 /// Adds one to a counter; order with other counters does not matter.
@@ -188,6 +203,9 @@ impl Counters {
             send_errors: get(&self.send_errors),
             recv_errors: get(&self.recv_errors),
             threads_spawned: get(&self.threads_spawned),
+            over_amplification: get(&self.over_amplification),
+            rate_limited: get(&self.rate_limited),
+            challenged: get(&self.challenged),
         }
     }
 
@@ -222,6 +240,21 @@ impl Counters {
     /// Counts one handler thread started.
     pub(crate) fn count_thread(&self) {
         bump(&self.threads_spawned);
+    }
+
+    /// Counts one reply withheld by the amplification cap.
+    pub(crate) fn count_over_amplification(&self) {
+        bump(&self.over_amplification);
+    }
+
+    /// Counts one request dropped by the rate limiter.
+    pub(crate) fn count_rate_limited(&self) {
+        bump(&self.rate_limited);
+    }
+
+    /// Counts one request answered only with a token (or nothing).
+    pub(crate) fn count_challenged(&self) {
+        bump(&self.challenged);
     }
 }
 
@@ -278,6 +311,8 @@ pub(crate) struct Responder {
     counters: Arc<Counters>,
     observer: Option<Observer>,
     out: Vec<u8>,
+    /// The amplification cap (chapter 15): `None` answers every request.
+    cap: Option<Amplification>,
 }
 
 impl Responder {
@@ -294,7 +329,15 @@ impl Responder {
             counters,
             observer,
             out: Vec::new(),
+            cap: None,
         }
+    }
+
+    /// The same responder, withholding every reply longer than `cap`
+    /// allows (counted in [`ServerStats::over_amplification`]).
+    pub(crate) fn capped(mut self, cap: Option<Amplification>) -> Responder {
+        self.cap = cap;
+        self
     }
 
     /// The reply style.
@@ -329,6 +372,10 @@ impl Responder {
             return;
         }
         write_reply(self.style, &self.name, request, &mut self.out);
+        if self.over_cap(request.len()) {
+            self.counters.count_over_amplification();
+            return;
+        }
         let sent = send_reply(sock, &self.out, to);
         let served = Served {
             from: to,
@@ -337,5 +384,12 @@ impl Responder {
             sent: &sent,
         };
         report(&self.counters, self.observer.as_ref(), &served);
+    }
+
+    /// Whether the reply in the buffer is longer than the cap allows for a
+    /// request of `request_len` bytes.
+    fn over_cap(&self, request_len: usize) -> bool {
+        let Some(cap) = self.cap else { return false };
+        !cap.allows(request_len, self.out.len()) && !planted::active(Bug::AmplificationCapIgnored)
     }
 }

@@ -19,6 +19,7 @@
 //! | `echo.rs` | the replies ([`upper_reply`], [`threaded_reply`]), the counters ([`ServerStats`]) and how one request is answered (bad input included) |
 //! | `handle.rs` | [`ServerHandle`]: address, counters, shutdown |
 //! | `models/` | the five concurrency models, each a [`models::Model`] |
+//! | `guard.rs` | [`spawn_guarded`]: a server behind chapter 15's defences ([`Guard`]) |
 //!
 //! # Bad input
 //! A server must survive what the network brings. Upper-casing here works on
@@ -37,6 +38,7 @@
 //! How the threads are stopped without ever hanging: [`crate::lab::stop`].
 
 mod echo;
+mod guard;
 mod handle;
 pub mod models;
 
@@ -44,6 +46,7 @@ use std::io;
 use std::net::SocketAddr;
 
 pub use echo::{threaded_reply, upper_reply, Observer, Reply, Served, ServerStats};
+pub use guard::{spawn_guarded, Amplification, Guard};
 pub use handle::ServerHandle;
 use models::{Model, ServerConfig};
 
