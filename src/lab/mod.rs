@@ -12,12 +12,14 @@
 //! | [`load`] | the load generator: lock-step clients that check every reply, rates and latency percentiles | 13 |
 //! | [`stop`] | the one way every serving thread above is stopped: a flag, a wake-up datagram, a join | |
 //! | [`planted`] | the catalogue of planted bugs: mistakes the lab makes on purpose (feature `planted-bugs`, env `UDP_LAB_PLANTED_BUG`), so a test can be shown to catch them | 01-13 |
+//! | [`fast`] | fast paths: GSO sends and GRO receives (Linux), and the bulk load `udp-lab bench --bulk` races | 19 |
 //! | [`kernel`] | what the kernel knows and the socket is not told (Linux): one socket's drops and queue in `/proc/net/udp`, the namespace's counters in `/proc/net/snmp`, ICMP errors through `IP_RECVERR`, the kernel's version | 01, 02, 04, 07, 08, 10 |
 //!
 //! Dependencies point one way: the `udp-lab` command line uses the lab, the
 //! lab uses the socket tier, the socket tier uses neither.
 
 pub mod buffers;
+pub mod fast;
 pub mod kernel;
 pub mod load;
 pub mod planted;
