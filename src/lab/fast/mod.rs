@@ -25,6 +25,7 @@
 pub mod bulk;
 pub mod gro;
 pub mod gso;
+pub mod netns;
 
 use std::io;
 
