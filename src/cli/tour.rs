@@ -20,6 +20,7 @@ mod ch10;
 mod ch11;
 mod ch12;
 mod ch13;
+mod ch19;
 
 /// What one chapter's demonstration saw.
 pub struct Report {
@@ -47,6 +48,7 @@ const DEMOS: &[(&str, Demo)] = &[
     ("11 impairments", ch11::demo),
     ("12 reliability", ch12::demo),
     ("13 concurrency models", ch13::demo),
+    ("19 fast paths", ch19::demo),
 ];
 
 /// Arguments of `udp-lab tour`.
