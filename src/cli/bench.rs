@@ -23,9 +23,13 @@
 //! cannot be created) or a contender that cannot be started.
 
 mod bare;
+mod bulk;
+mod bulk_chart;
 mod child;
 mod json;
 mod machine;
+#[cfg(feature = "contenders")]
+mod quinn;
 mod report;
 mod summary;
 
@@ -122,6 +126,17 @@ pub struct BenchArgs {
     /// Also draw the report as an SVG chart into FILE.
     #[arg(long, value_name = "FILE")]
     pub plot: Option<PathBuf>,
+    /// Race bulk transfers instead of echo servers: every sender (send_to, sendmmsg, GSO) into every receiver (recv_from, recvmmsg, GRO), and quinn-udp with the feature `contenders` (chapter 19).
+    #[arg(long, conflicts_with_all = ["to", "model", "python_server", "markdown"])]
+    pub bulk: bool,
+    /// With --bulk: MiB moved per pair and repetition (1 to 4096).
+    #[arg(long, value_name = "MIB", default_value_t = 64, requires = "bulk", allow_negative_numbers = true,
+          value_parser = number_in::<usize>(1..=4096))]
+    pub bulk_mib: usize,
+    /// With --bulk: bytes per datagram (1 to 1300: a burst of 50 must fit one 65,507-byte GSO send).
+    #[arg(long, value_name = "BYTES", default_value_t = 1200, requires = "bulk", allow_negative_numbers = true,
+          value_parser = number_in::<usize>(1..=1300))]
+    pub segment: usize,
     /// Internal: run the bare baseline loop on ADDR (what `--model bare` starts as a child).
     #[arg(long, value_name = "ADDR", hide = true)]
     pub serve_bare: Option<String>,
@@ -230,6 +245,9 @@ struct Plan {
 pub fn run(args: &BenchArgs) -> Outcome {
     if let Some(bind) = &args.serve_bare {
         return bare::serve_as_process(bind);
+    }
+    if args.bulk {
+        return bulk::run(args);
     }
     let plan = plan(args)?;
     if let Some(path) = &args.plot {
