@@ -206,4 +206,4 @@ pub fn cpu_time() -> Option<Duration> {
 }
 
 mod ways;
-pub use ways::{Receiver, Sender};
+pub use ways::{Receiver, Sender, GRO_BATCH};

@@ -7,7 +7,7 @@ use std::io;
 use std::net::{SocketAddr, UdpSocket};
 
 use super::{BulkRecv, BulkSend, Received};
-use crate::lab::fast::{self, GRO_BUFFER};
+use crate::lab::fast;
 
 /// A way of sending.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,7 +27,9 @@ pub enum Receiver {
     RecvFrom,
     /// One `recvmmsg` per batch of up to 64 datagrams (Linux).
     Recvmmsg,
-    /// One GRO `recvmsg` per coalesced message of up to 64 KiB (Linux).
+    /// `UDP_GRO` on: one `recvmmsg` takes up to [`GRO_BATCH`] coalesced
+    /// messages of up to 64 KiB each, cut by their `UDP_GRO` control message
+    /// (Linux; quinn-udp receives the same way).
     Gro,
 }
 
@@ -72,7 +74,7 @@ impl Receiver {
         match self {
             Receiver::RecvFrom => Box::new(RecvFrom(vec![0; segment.max(1)])),
             Receiver::Recvmmsg => Box::new(imp::Recvmmsg::new(segment.max(1))),
-            Receiver::Gro => Box::new(Gro(vec![0; GRO_BUFFER])),
+            Receiver::Gro => Box::new(imp::GroBatch::new()),
         }
     }
 }
@@ -122,22 +124,9 @@ impl BulkRecv for RecvFrom {
     }
 }
 
-struct Gro(Vec<u8>);
-
-impl BulkRecv for Gro {
-    fn prepare(&mut self, sock: &UdpSocket) -> io::Result<()> {
-        fast::enable_gro(sock, true)
-    }
-
-    fn recv(&mut self, sock: &UdpSocket) -> io::Result<Received> {
-        let got = fast::recv_gro(sock, &mut self.0)?;
-        let datagrams = fast::split(&self.0[..got.len], got.segment).len();
-        Ok(Received {
-            bytes: got.len,
-            datagrams,
-        })
-    }
-}
+/// Coalesced messages one GRO receive call may take: 32, quinn-udp's
+/// `BATCH_SIZE` on Linux (2 MiB of buffers).
+pub const GRO_BATCH: usize = 32;
 
 #[cfg(target_os = "linux")]
 mod imp {
@@ -150,6 +139,7 @@ mod imp {
     };
 
     use super::super::BURST;
+    pub(super) use super::gro_batch::GroBatch;
     use super::{BulkRecv, BulkSend, Received};
 
     /// `sendmmsg`. Its headers (raw pointers, not `Send`) are allocated
@@ -228,6 +218,69 @@ mod imp {
     }
 }
 
+#[cfg(target_os = "linux")]
+mod gro_batch {
+    use std::io::{self, IoSliceMut};
+    use std::net::UdpSocket;
+    use std::os::fd::AsRawFd;
+
+    use nix::sys::socket::{
+        recvmmsg, ControlMessageOwned, MsgFlags, MultiHeaders, SockaddrStorage,
+    };
+
+    use super::{BulkRecv, Received, GRO_BATCH};
+    use crate::lab::fast::{self, GRO_BUFFER};
+
+    /// `recvmmsg` of up to [`GRO_BATCH`] coalesced messages, each with
+    /// room for its `UDP_GRO` control message.
+    pub(in super::super) struct GroBatch {
+        buffers: Vec<Vec<u8>>,
+    }
+
+    impl GroBatch {
+        pub(in super::super) fn new() -> GroBatch {
+            GroBatch {
+                buffers: vec![vec![0; GRO_BUFFER]; GRO_BATCH],
+            }
+        }
+    }
+
+    impl BulkRecv for GroBatch {
+        fn prepare(&mut self, sock: &UdpSocket) -> io::Result<()> {
+            fast::enable_gro(sock, true)
+        }
+
+        fn recv(&mut self, sock: &UdpSocket) -> io::Result<Received> {
+            let mut slices: Vec<[IoSliceMut<'_>; 1]> = self
+                .buffers
+                .iter_mut()
+                .map(|b| [IoSliceMut::new(b)])
+                .collect();
+            let space = nix::cmsg_space!(i32);
+            let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(GRO_BATCH, Some(space));
+            let got = recvmmsg(
+                sock.as_raw_fd(),
+                &mut headers,
+                slices.iter_mut(),
+                MsgFlags::MSG_WAITFORONE,
+                None,
+            )?;
+            let mut total = Received::default();
+            for msg in got {
+                let mut segment = None;
+                for cmsg in msg.cmsgs()? {
+                    if let ControlMessageOwned::UdpGroSegments(size) = cmsg {
+                        segment = usize::try_from(size).ok().filter(|&s| s > 0);
+                    }
+                }
+                total.bytes += msg.bytes;
+                total.datagrams += segment.map_or(1, |s| msg.bytes.div_ceil(s).max(1));
+            }
+            Ok(total)
+        }
+    }
+}
+
 #[cfg(not(target_os = "linux"))]
 mod imp {
     use std::io;
@@ -237,6 +290,20 @@ mod imp {
 
     #[derive(Default)]
     pub(super) struct Sendmmsg;
+
+    pub(super) struct GroBatch;
+
+    impl GroBatch {
+        pub(super) fn new() -> GroBatch {
+            GroBatch
+        }
+    }
+
+    impl BulkRecv for GroBatch {
+        fn recv(&mut self, _: &UdpSocket) -> io::Result<Received> {
+            Err(crate::lab::fast::unsupported())
+        }
+    }
 
     impl BulkSend for Sendmmsg {
         fn send(&mut self, _: &UdpSocket, _: SocketAddr, _: &[u8], _: usize) -> io::Result<u64> {
