@@ -300,12 +300,23 @@ fn json(report: &BulkReport) -> serde_json::Result<String> {
 
 /// Runs `udp-lab bench --bulk`.
 pub fn run(args: &BenchArgs) -> Outcome {
+    let others = [
+        ("--to", !args.to.is_empty()),
+        ("--model", !args.model.is_empty()),
+        ("--python-server", args.python_server.is_some()),
+        ("--markdown", args.markdown),
+    ];
+    if let Some((flag, _)) = others.iter().find(|(_, given)| *given) {
+        return Err(Failure::Usage(format!(
+            "--bulk races bulk transfers, not echo servers: it takes no {flag}"
+        )));
+    }
     if let Some(path) = &args.plot {
         super::check_writable(path)?;
     }
     let load = BulkLoad {
-        bytes: args.bulk_mib << 20,
-        segment: args.segment,
+        bytes: args.bulk_mib.unwrap_or(64) << 20,
+        segment: args.segment.unwrap_or(udp_lab::lab::fast::SEGMENT),
     };
     let machine = Machine::this();
     let summaries = race(load, args.repeat)?;
