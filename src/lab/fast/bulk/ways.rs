@@ -50,7 +50,7 @@ impl Sender {
     pub fn make(self) -> Box<dyn BulkSend> {
         match self {
             Sender::SendTo => Box::new(SendTo),
-            Sender::Sendmmsg => Box::new(imp::Sendmmsg::default()),
+            Sender::Sendmmsg => Box::new(imp::Sendmmsg),
             Sender::Gso => Box::new(Gso),
         }
     }
