@@ -250,14 +250,14 @@ fn check_says_which_planted_bugs_a_sharp_test_and_a_weak_test_catch() {
 
 #[test]
 #[file_serial(udp_lab_copies)]
-fn list_shows_1_of_32_done_after_one_reference_solution_is_spliced_in() {
+fn list_shows_1_of_34_done_after_one_reference_solution_is_spliced_in() {
     let copy = copy_of_checkout();
     solve(copy.path(), "exercise_2_1");
     let out = run_in(copy.path(), &["list"]);
     let stdout = stdout_of(&out);
     assert!(
-        out.status.success() && stdout.contains("\n1 of 32 done\n"),
-        "one solved exercise of 32 is `1 of 32 done`; got {:?}\n{stdout}{}",
+        out.status.success() && stdout.contains("\n1 of 34 done\n"),
+        "one solved exercise of 34 is `1 of 34 done`; got {:?}\n{stdout}{}",
         out.status,
         stderr_of(&out)
     );
@@ -300,13 +300,13 @@ fn grade_json_reports_every_exercise_with_its_state_and_the_totals() {
     assert_eq!(
         out.status.code(),
         Some(1),
-        "31 exercises are not done, so grade must exit 1; got {:?}",
+        "33 exercises are not done, so grade must exit 1; got {:?}",
         out.status
     );
     assert_eq!(
         (&report["schema"], &report["done"], &report["total"]),
-        (&"udp-lab-grade/1".into(), &1.into(), &32.into()),
-        "the report names its schema and counts 1 of 32 done; 2.1 is {}",
+        (&"udp-lab-grade/1".into(), &1.into(), &34.into()),
+        "the report names its schema and counts 1 of 34 done; 2.1 is {}",
         entry(&report, "2.1")
     );
     let solved = entry(&report, "2.1");
