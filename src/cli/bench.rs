@@ -28,7 +28,7 @@ mod bulk_chart;
 mod child;
 mod json;
 mod machine;
-#[cfg(feature = "contenders")]
+#[cfg(all(feature = "contenders", unix))]
 mod quinn;
 mod report;
 mod summary;

@@ -31,7 +31,7 @@ pub enum Pair {
     /// udp-lab's own.
     Lab(Sender, Receiver),
     /// quinn-udp's `UdpSocketState` on both ends (feature `contenders`).
-    #[cfg_attr(not(feature = "contenders"), allow(dead_code))]
+    #[cfg_attr(not(all(feature = "contenders", unix)), allow(dead_code))]
     Quinn,
 }
 
@@ -40,9 +40,9 @@ impl Pair {
     pub fn name(self) -> String {
         match self {
             Pair::Lab(s, r) => format!("{} -> {}", s.name(), r.name()),
-            #[cfg(feature = "contenders")]
+            #[cfg(all(feature = "contenders", unix))]
             Pair::Quinn => super::quinn::NAME.to_string(),
-            #[cfg(not(feature = "contenders"))]
+            #[cfg(not(all(feature = "contenders", unix)))]
             Pair::Quinn => "quinn-udp".to_string(),
         }
     }
@@ -51,12 +51,12 @@ impl Pair {
     fn make(self, segment: usize) -> (Box<dyn BulkSend>, Box<dyn BulkRecv>) {
         match self {
             Pair::Lab(s, r) => (s.make(), r.make(segment)),
-            #[cfg(feature = "contenders")]
+            #[cfg(all(feature = "contenders", unix))]
             Pair::Quinn => (
                 Box::new(super::quinn::QuinnSend::default()),
                 Box::new(super::quinn::QuinnRecv::default()),
             ),
-            #[cfg(not(feature = "contenders"))]
+            #[cfg(not(all(feature = "contenders", unix)))]
             Pair::Quinn => unreachable!("quinn-udp is raced only with the feature contenders"),
         }
     }
@@ -72,7 +72,7 @@ fn pairs() -> Vec<Pair> {
             cfg!(target_os = "linux") || *p == Pair::Lab(Sender::SendTo, Receiver::RecvFrom)
         })
         .collect();
-    if cfg!(feature = "contenders") {
+    if cfg!(all(feature = "contenders", unix)) {
         all.push(Pair::Quinn);
     }
     all
@@ -177,7 +177,7 @@ impl BulkReport {
             out,
             "udp-lab gso -> gro vs quinn-udp, bytes/s: {} (goal: >= 1.0x{})",
             ratio(self.lab_vs_quinn()),
-            if cfg!(feature = "contenders") {
+            if cfg!(all(feature = "contenders", unix)) {
                 ""
             } else {
                 "; build with --features contenders"
