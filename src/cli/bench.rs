@@ -23,9 +23,13 @@
 //! cannot be created) or a contender that cannot be started.
 
 mod bare;
+mod bulk;
+mod bulk_chart;
 mod child;
 mod json;
 mod machine;
+#[cfg(all(feature = "contenders", unix))]
+mod quinn;
 mod report;
 mod summary;
 
@@ -122,6 +126,17 @@ pub struct BenchArgs {
     /// Also draw the report as an SVG chart into FILE.
     #[arg(long, value_name = "FILE")]
     pub plot: Option<PathBuf>,
+    /// Race bulk transfers instead of echo servers: every sender (send_to, sendmmsg, GSO) into every receiver (recv_from, recvmmsg, GRO), and quinn-udp with the feature `contenders` (chapter 19).
+    #[arg(long)]
+    pub bulk: bool,
+    /// With --bulk: MiB moved per pair and repetition (default 64; 1 to 4096).
+    #[arg(long, value_name = "MIB", allow_negative_numbers = true,
+          value_parser = number_in::<usize>(1..=4096))]
+    pub bulk_mib: Option<usize>,
+    /// With --bulk: bytes per datagram (default 1200; 1 to 1300: a burst of 50 must fit one 65,507-byte GSO send).
+    #[arg(long, value_name = "BYTES", allow_negative_numbers = true,
+          value_parser = number_in::<usize>(1..=1300))]
+    pub segment: Option<usize>,
     /// Internal: run the bare baseline loop on ADDR (what `--model bare` starts as a child).
     #[arg(long, value_name = "ADDR", hide = true)]
     pub serve_bare: Option<String>,
@@ -235,6 +250,14 @@ struct Plan {
 pub fn run(args: &BenchArgs) -> Outcome {
     if let Some(bind) = &args.serve_bare {
         return bare::serve_as_process(bind);
+    }
+    if args.bulk {
+        return bulk::run(args);
+    }
+    if args.bulk_mib.is_some() || args.segment.is_some() {
+        return Err(Failure::Usage(
+            "--bulk-mib and --segment size a --bulk run: add --bulk".to_string(),
+        ));
     }
     let plan = plan(args)?;
     if let Some(path) = &args.plot {

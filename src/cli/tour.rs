@@ -22,6 +22,7 @@ mod ch12;
 mod ch13;
 mod ch14;
 mod ch15;
+mod ch19;
 
 /// What one chapter's demonstration saw.
 pub struct Report {
@@ -51,6 +52,7 @@ const DEMOS: &[(&str, Demo)] = &[
     ("13 concurrency models", ch13::demo),
     ("14 congestion", ch14::demo),
     ("15 abuse", ch15::demo),
+    ("19 fast paths", ch19::demo),
 ];
 
 /// Arguments of `udp-lab tour`.

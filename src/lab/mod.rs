@@ -15,6 +15,7 @@
 //! | [`planted`] | the catalogue of planted bugs: mistakes the lab makes on purpose (feature `planted-bugs`, env `UDP_LAB_PLANTED_BUG`), so a test can be shown to catch them | 01-13 |
 //! | [`abuse`] | amplification, forged sources, spoofed replies: measured, and the defences (chapter 15's [`server::Guard`]) | 15 |
 //! | [`netns`] | private network namespaces (Linux): enter one, probe whether it works | 15 |
+//! | [`fast`] | fast paths: GSO sends and GRO receives (Linux), and the bulk load `udp-lab bench --bulk` races | 19 |
 //! | [`kernel`] | what the kernel knows and the socket is not told (Linux): one socket's drops and queue in `/proc/net/udp`, the namespace's counters in `/proc/net/snmp`, ICMP errors through `IP_RECVERR`, the kernel's version | 01, 02, 04, 07, 08, 10 |
 //!
 //! Dependencies point one way: the `udp-lab` command line uses the lab, the
@@ -23,6 +24,7 @@
 pub mod abuse;
 pub mod buffers;
 pub mod congestion;
+pub mod fast;
 pub mod kernel;
 pub mod load;
 pub mod netns;

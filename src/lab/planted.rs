@@ -73,6 +73,9 @@ pub enum Bug {
     AmplificationCapIgnored,
     LimiterLetsFloodThrough,
     TokenCheckAcceptsAny,
+    GroIgnoresSegmentSize,
+    GsoOverrunsLastSegment,
+    SplitDropsShortTail,
 }
 
 /// One entry of the catalogue.
@@ -236,6 +239,15 @@ pub const CATALOGUE: &[Planted] = &[
     bug(Bug::TokenCheckAcceptsAny, "token_check_accepts_any", 15,
         "the validating server accepts any well-formed token, even one made for another address",
         &["ch15_abuse::validating_server_answers_in_full_only_a_token_made_for_the_source"]),
+    bug(Bug::GroIgnoresSegmentSize, "gro_ignores_segment_size", 19,
+        "the GRO receiver drops the UDP_GRO control message: a coalesced message looks like one datagram",
+        &["ch19_fast_paths::a_gso_super_datagram_reaches_a_gro_receiver_whole_and_splits_back_exactly"]),
+    bug(Bug::GsoOverrunsLastSegment, "gso_overruns_last_segment", 19,
+        "the GSO sender sends its last segment full-size, reading past the end of the data",
+        &["ch19_fast_paths::one_gso_send_arrives_at_a_plain_receiver_as_separate_datagrams_in_order"]),
+    bug(Bug::SplitDropsShortTail, "split_drops_short_tail", 19,
+        "the splitter keeps only full-size pieces: the short last datagram of a coalesced message is lost",
+        &["ch19_fast_paths::a_gso_super_datagram_reaches_a_gro_receiver_whole_and_splits_back_exactly"]),
 ];
 
 /// The catalogue entry named `name`.
@@ -366,6 +378,30 @@ pub(crate) fn send_split(sock: &UdpSocket, reply: &[u8], to: SocketAddr) -> std:
 /// `CutsOversizedReplies`: `reply` cut to the largest payload of `to`'s family.
 pub(crate) fn fit(reply: &[u8], to: SocketAddr) -> &[u8] {
     &reply[..reply.len().min(crate::net::Family::of(&to).max_payload())]
+}
+
+/// `GsoOverrunsLastSegment`: `data` with its last segment made full-size
+/// from bytes past its end (0xEE here), or `data` itself.
+pub(crate) fn last_segment(data: &[u8], segment: usize) -> std::borrow::Cow<'_, [u8]> {
+    let short = if segment == 0 {
+        0
+    } else {
+        data.len() % segment
+    };
+    if !active(Bug::GsoOverrunsLastSegment) || short == 0 {
+        return std::borrow::Cow::Borrowed(data);
+    }
+    let mut overrun = data.to_vec();
+    overrun.resize(data.len() + segment - short, 0xEE);
+    std::borrow::Cow::Owned(overrun)
+}
+
+/// `SplitDropsShortTail`: drops a last piece shorter than the first.
+pub(crate) fn drop_short_tail(pieces: &mut Vec<&[u8]>) {
+    let full = pieces.first().map_or(0, |p| p.len());
+    if pieces.len() > 1 && pieces.last().is_some_and(|p| p.len() < full) {
+        pieces.pop();
+    }
 }
 
 #[cfg(test)]

@@ -234,28 +234,16 @@ fn offload(
         status,
         detail,
         needed: false,
-        used_by: "batching beyond recvmmsg, as quinn-udp does (ch13's notes)",
+        used_by: "batching beyond recvmmsg, as quinn-udp does (ch19, bench --bulk)",
     }
 }
 
-#[cfg(target_os = "linux")]
+/// The chapter's own probe: `UDP_SEGMENT` = 1,200 on a fresh socket.
 fn set_gso(sock: &std::net::UdpSocket) -> std::io::Result<()> {
-    use nix::sys::socket::{setsockopt, sockopt::UdpGsoSegment};
-    setsockopt(sock, UdpGsoSegment, &1200).map_err(std::io::Error::from)
+    udp_lab::lab::fast::set_gso_segment(sock, udp_lab::lab::fast::SEGMENT)
 }
 
-#[cfg(target_os = "linux")]
+/// The chapter's own probe: `UDP_GRO` on on a fresh socket.
 fn set_gro(sock: &std::net::UdpSocket) -> std::io::Result<()> {
-    use nix::sys::socket::{setsockopt, sockopt::UdpGroSegment};
-    setsockopt(sock, UdpGroSegment, &true).map_err(std::io::Error::from)
-}
-
-#[cfg(not(target_os = "linux"))]
-fn set_gso(_: &std::net::UdpSocket) -> std::io::Result<()> {
-    Err(std::io::ErrorKind::Unsupported.into())
-}
-
-#[cfg(not(target_os = "linux"))]
-fn set_gro(_: &std::net::UdpSocket) -> std::io::Result<()> {
-    Err(std::io::ErrorKind::Unsupported.into())
+    udp_lab::lab::fast::enable_gro(sock, true)
 }
