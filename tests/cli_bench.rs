@@ -17,28 +17,10 @@ use std::process::Output;
 
 use rstest::rstest;
 use serde_json::Value;
-use support::cli::{run, stderr_of, stdout_of, the_error_line};
+use support::cli::{contender, report_of, run, stderr_of, stdout_of, the_error_line};
 use udp_lab::lab::server::models::{self, Model};
 use udp_lab::lab::server::Reply;
 use udp_lab::net::{self, Family};
-
-/// bench's `--json` report, parsed: a report that is not valid JSON fails
-/// here, with the text that was printed.
-#[track_caller]
-fn report_of(output: &Output) -> Value {
-    let stdout = stdout_of(output);
-    serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("bench --json prints one JSON document; {e} in:\n{stdout}"))
-}
-
-/// The contender called `name` in a parsed report.
-#[track_caller]
-fn contender<'a>(report: &'a Value, name: &str) -> &'a Value {
-    report["contenders"]
-        .as_array()
-        .and_then(|all| all.iter().find(|c| c["name"] == name))
-        .unwrap_or_else(|| panic!("bench's JSON has no contender {name:?}:\n{report:#}"))
-}
 
 /// Asserts contender `name` counts `requests` answered and no failure.
 #[track_caller]

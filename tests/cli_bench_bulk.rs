@@ -13,25 +13,8 @@ use std::process::Output;
 
 use rstest::rstest;
 use serde_json::Value;
-use support::cli::{run, stderr_of, stdout_of, the_error_line};
+use support::cli::{contender, report_of, run, stderr_of, stdout_of, the_error_line};
 use udp_lab::net;
-
-/// bench's `--json` report, parsed.
-#[track_caller]
-fn report_of(output: &Output) -> Value {
-    let stdout = stdout_of(output);
-    serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("bench --json prints one JSON document; {e} in:\n{stdout}"))
-}
-
-/// The contender called `name` in a parsed report.
-#[track_caller]
-fn contender<'a>(report: &'a Value, name: &str) -> &'a Value {
-    report["contenders"]
-        .as_array()
-        .and_then(|all| all.iter().find(|c| c["name"] == name))
-        .unwrap_or_else(|| panic!("bench's JSON has no contender {name:?}:\n{report:#}"))
-}
 
 #[track_caller]
 fn assert_success(output: &Output) {

@@ -67,3 +67,20 @@ pub fn the_error_line(stderr: &str) -> &str {
 fn shown(args: &[&str]) -> String {
     format!("`udp-lab {}`", args.join(" "))
 }
+
+/// `udp-lab bench --json`'s report, parsed from `output`'s stdout.
+#[track_caller]
+pub fn report_of(output: &Output) -> serde_json::Value {
+    let stdout = stdout_of(output);
+    serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("bench --json prints one JSON document; {e} in:\n{stdout}"))
+}
+
+/// The contender called `name` in a parsed `bench --json` report.
+#[track_caller]
+pub fn contender<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    report["contenders"]
+        .as_array()
+        .and_then(|all| all.iter().find(|c| c["name"] == name))
+        .unwrap_or_else(|| panic!("bench's JSON has no contender {name:?}:\n{report:#}"))
+}
