@@ -248,15 +248,17 @@ fn gso_refuses_more_segments_than_the_kernel_allows_with_einval() {
     let err = fast::send_gso(&sender, to, &vec![0u8; (max + 1) * 100], 100)
         .expect_err("one segment more than the kernel's maximum");
 
-    let since_6_11 = kernel::version().is_some_and(|v| v >= (6, 11));
+    // 64 became 128 in upstream commit 1382e3b6a350 (April 2024), first
+    // released in 6.9; stable kernels before it (5.15.y, ...) took it later.
+    let since_6_9 = kernel::version().is_some_and(|v| v >= (6, 9));
     assert!(
-        if since_6_11 {
+        if since_6_9 {
             max == 128
         } else {
             max == 64 || max == 128
         },
-        "UDP_MAX_SEGMENTS is 128 since Linux 6.11 (64 before, 128 on stable kernels that took \
-         the change); this kernel ({:?}) took {max}",
+        "UDP_MAX_SEGMENTS is 128 from Linux 6.9 on (commit 1382e3b6a350); before, 64, or 128 on \
+         stable kernels that took the backport; this kernel ({:?}) took {max}",
         kernel::version()
     );
     assert_eq!(
@@ -327,11 +329,21 @@ fn gso_refuses_a_segment_larger_than_the_path_mtu_allows() {
         Some(3 * 1472),
         "three segments of 1,472 B fit an MTU of 1,500"
     );
-    assert_eq!(
-        too_big.as_ref().err().and_then(io::Error::raw_os_error),
-        Some(libc::EMSGSIZE),
-        "a 1,473-byte segment would need a 1,501-byte packet: refused whole (EMSGSIZE, \
-         measured on Linux 6.18), never fragmented; got {too_big:?}"
+    // The error changed in upstream commit 235174b2bed8 (2025, first in
+    // 6.14): EMSGSIZE from then on, EINVAL before, except on stable kernels
+    // that took the backport (6.1.y, 5.15.y), which say EMSGSIZE too.
+    let errno = too_big.as_ref().err().and_then(io::Error::raw_os_error);
+    let since_6_14 = kernel::version().is_some_and(|v| v >= (6, 14));
+    assert!(
+        if since_6_14 {
+            errno == Some(libc::EMSGSIZE)
+        } else {
+            errno == Some(libc::EMSGSIZE) || errno == Some(libc::EINVAL)
+        },
+        "a 1,473-byte segment would need a 1,501-byte packet: refused whole, never fragmented, \
+         with EMSGSIZE from Linux 6.14 on (commit 235174b2bed8; EINVAL or EMSGSIZE before); \
+         this kernel ({:?}) gave {too_big:?}",
+        kernel::version()
     );
 }
 // ANCHOR_END: segment_beyond_mtu

@@ -5,10 +5,14 @@
 //! the last may be shorter.
 //!
 //! Limits the kernel checks on each send (measured on Linux 6.18): at most
-//! `UDP_MAX_SEGMENTS` pieces (128; 64 before Linux 6.11) else `EINVAL`; at
+//! `UDP_MAX_SEGMENTS` pieces (128; 64 before upstream commit 1382e3b6a350,
+//! first in Linux 6.9, unless a stable kernel took it) else `EINVAL`; at
 //! most 65,507 bytes in all on IPv4 (one IP packet's worth, like any send)
 //! else `EMSGSIZE`; a segment no larger than the path's MTU allows else
-//! `EMSGSIZE`.
+//! `EMSGSIZE` (`EINVAL` before upstream commit 235174b2bed8, first in 6.14).
+//! From the kernel source, not measured here: `EIO` when the route's device
+//! cannot finish the checksum (or the route is IPsec), `EINVAL` with
+//! `SO_NO_CHECK`.
 
 use std::io;
 use std::net::{SocketAddr, UdpSocket};

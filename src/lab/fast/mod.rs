@@ -60,9 +60,10 @@ pub fn probe_gro() -> io::Result<()> {
 }
 
 /// The most segments one GSO send may carry on this kernel, found by
-/// sending one-byte segments to a local receiver: 128 since Linux 6.11
-/// (`UDP_MAX_SEGMENTS`, `1 << 7`; also backported to stable kernels), 64
-/// before. A send with more is refused with `EINVAL`.
+/// sending one-byte segments to a local receiver: 128 (`UDP_MAX_SEGMENTS`,
+/// `1 << 7`) since upstream commit 1382e3b6a350 (April 2024, first in Linux
+/// 6.9; backported to stable kernels such as 5.15.y), 64 before. A send with
+/// more is refused with `EINVAL`.
 pub fn max_segments() -> io::Result<usize> {
     let receiver = crate::net::bind_loopback(crate::net::Family::V4)?;
     let sender = crate::net::bind_loopback(crate::net::Family::V4)?;
