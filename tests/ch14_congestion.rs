@@ -4,8 +4,10 @@
 //! carries the obligations TCP carries for its users (RFC 8085, BCP 145).
 //! A sender that blasts into a bottleneck gets no more through than one
 //! that paces at the bottleneck's rate: the difference is dropped at the
-//! queue, wasted. So a good citizen paces (a token bucket; without
-//! feedback, at most one datagram per RTT), times its retries from the
+//! queue, wasted (on a link shared upstream, that waste is what turns into
+//! congestion collapse). So a good citizen paces (a token bucket; a
+//! low-volume sender, one datagram per RTT it has measured, or one every
+//! 3 s with no RTT estimate), times its retries from the
 //! round trips it measured (RFC 6298's RTO, with Karn's rule), and stops
 //! when loss persists (a circuit breaker, RFC 8084).
 //!
@@ -384,7 +386,7 @@ fn a_paced_sender_spaces_its_datagrams_and_stamps_each_with_its_send_time() {
 
 // ANCHOR: one_per_rtt
 #[test]
-fn without_feedback_a_sender_sends_at_most_one_datagram_per_rtt() {
+fn a_low_volume_sender_paces_at_most_one_datagram_per_measured_rtt_or_one_every_3_s_without() {
     let rtt = 80 * MS;
     let clock = VirtualClock::new();
     let mut pacer = Pacer::one_per_rtt(rtt);
@@ -395,12 +397,14 @@ fn without_feedback_a_sender_sends_at_most_one_datagram_per_rtt() {
 
     assert!(
         times.windows(2).all(|w| w[1] - w[0] >= rtt),
-        "ten datagrams wanted at once leave one RTT ({rtt:?}) apart (RFC 8085 §3.1.3): {times:?}"
+        "with an RTT estimate of {rtt:?}, ten datagrams wanted at once leave one RTT apart \
+         (RFC 8085 §3.1.3): {times:?}"
     );
     assert_eq!(
         unknown,
         [0, 3, 6].map(Duration::from_secs),
-        "with no RTT known and no return traffic: one datagram every 3 seconds"
+        "with no RTT estimate (no return traffic to measure one): one datagram every 3 seconds \
+         (RFC 8085 §3.1.3)"
     );
 }
 // ANCHOR_END: one_per_rtt
@@ -513,7 +517,7 @@ fn a_pacer_idle_for_a_second_does_not_burst_when_it_wakes() {
 // ANCHOR: exercise_14_3
 /// Exercise 14.3: the more a sender offers past the bottleneck's rate, the more is wasted, never delivered.
 ///
-/// Hint: the collapse curve. Through `Bottleneck::new(100, 8)` (100 a second, a
+/// Hint: the waste curve. Through `Bottleneck::new(100, 8)` (100 a second, a
 /// queue of 8), offer half a second (`Duration::from_millis(500)`) at 1, 2, 4
 /// and 8 times the rate: `congestion::offer(link, 100 * factor, duration)`
 /// returns `Offered { sent, link: BottleneckStats { arrived, forwarded, dropped,

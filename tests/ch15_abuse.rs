@@ -473,6 +473,10 @@ proptest! {
 
 #[test]
 fn serve_on_an_address_other_machines_reach_says_so_in_one_line() {
+    // The one bind here that is not loopback: the warning is about exactly that, and every
+    // other address this host can bind is on a network too. Safe: the OS picks a random
+    // port, open for the milliseconds until `serve` is killed; the test sends nothing; and
+    // the default reply (upper-cased echo) is never longer than its request (factor 1).
     let serve = Running::start(&["serve", "--bind", "0.0.0.0:0", "--quiet"]);
 
     let line = serve.next_line("the line after 'listening on'");

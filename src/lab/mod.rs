@@ -10,7 +10,7 @@
 //! | [`relay`] | an impairment relay: seeded loss, duplication, reordering, delay and corruption between a client and a server | 11, 12 |
 //! | [`reliable`] | reliability on top of UDP: retries with backoff, stop-and-wait, a pinger | 12 |
 //! | [`load`] | the load generator: lock-step clients that check every reply, rates and latency percentiles | 13 |
-//! | [`congestion`] | being a good citizen: an RFC 6298 RTO estimator, a pacer on an injectable clock, a circuit breaker (RFC 8084), congestion collapse measured at the relay's bottleneck | 14 |
+//! | [`congestion`] | being a good citizen: an RFC 6298 RTO estimator, a pacer on an injectable clock, a circuit breaker (RFC 8084), the waste of blasting past a bottleneck, measured at the relay | 14 |
 //! | [`stop`] | the one way every serving thread above is stopped: a flag, a wake-up datagram, a join | |
 //! | [`planted`] | the catalogue of planted bugs: mistakes the lab makes on purpose (feature `planted-bugs`, env `UDP_LAB_PLANTED_BUG`), so a test can be shown to catch them | 01-13 |
 //! | [`abuse`] | amplification, forged sources, spoofed replies: measured, and the defences (chapter 15's [`server::Guard`]) | 15 |

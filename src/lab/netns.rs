@@ -18,7 +18,10 @@
 //! - A new namespace's `lo` is down: [`enter_private`] brings it up with
 //!   the `SIOCSIFFLAGS` ioctl (no `ip` command needed).
 //! - [`probe`] says whether this works here, from any process: it forks a
-//!   child (single-threaded by construction), which tries and exits.
+//!   child (single-threaded by construction), which tries and exits. The
+//!   child of a multithreaded process may make only async-signal-safe calls
+//!   (POSIX; glibc tolerates more, but nothing promises it), so the child's
+//!   path allocates nothing: the id maps are formatted before the fork.
 //!
 //! # For a namespaces lab
 //! After [`enter_private`], the process may create veth pairs and move
@@ -35,8 +38,8 @@ use std::io;
 pub fn enter_private() -> io::Result<()> {
     #[cfg(target_os = "linux")]
     {
-        linux::unshare_net()?;
-        linux::loopback_up()
+        linux::explained(linux::unshare_net(&linux::IdMaps::of_this_process()))?;
+        linux::explained(linux::loopback_up())
     }
     #[cfg(not(target_os = "linux"))]
     Err(io::Error::new(
@@ -58,23 +61,53 @@ pub fn probe() -> Result<(), String> {
 
 #[cfg(target_os = "linux")]
 mod linux {
+    use std::ffi::CStr;
     use std::io;
 
+    /// What a step that failed was doing, with the error it got. Building it
+    /// allocates nothing (an OS error is a number), so the probe's forked
+    /// child can use the same steps as [`super::enter_private`].
+    type Step = Result<(), (io::Error, &'static str)>;
+
+    /// The user namespace's id maps, `0 <uid> 1` and `0 <gid> 1`, formatted
+    /// before any fork: the child of a multithreaded process may call only
+    /// async-signal-safe functions (POSIX), and `malloc` is not one.
+    pub(super) struct IdMaps {
+        uid: u32,
+        uid_map: String,
+        gid_map: String,
+    }
+
+    impl IdMaps {
+        pub(super) fn of_this_process() -> IdMaps {
+            // SAFETY: plain system calls with no pointers.
+            let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+            IdMaps {
+                uid,
+                uid_map: format!("0 {uid} 1"),
+                gid_map: format!("0 {gid} 1"),
+            }
+        }
+    }
+
+    /// Turns a failed step into an error that says what it was doing.
+    pub(super) fn explained(step: Step) -> io::Result<()> {
+        step.map_err(|(e, what)| crate::net::context(e, what))
+    }
+
     /// `unshare` as root (net only), else user + net with the id maps.
-    pub(super) fn unshare_net() -> io::Result<()> {
-        // SAFETY: plain system calls with no pointers.
-        let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
-        if uid == 0 && unshare(libc::CLONE_NEWNET).is_ok() {
+    /// Allocation-free: only system calls on memory prepared before.
+    pub(super) fn unshare_net(maps: &IdMaps) -> Step {
+        if maps.uid == 0 && unshare(libc::CLONE_NEWNET).is_ok() {
             return Ok(());
         }
         unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNET).map_err(|e| {
-            crate::net::context(e, "unshare(CLONE_NEWUSER | CLONE_NEWNET) (EINVAL: the process has threads; EPERM: user namespaces are off)")
+            (e, "unshare(CLONE_NEWUSER | CLONE_NEWNET) (EINVAL: the process has threads; EPERM: user namespaces are off)")
         })?;
         // Without "deny", an unprivileged process may not write gid_map.
-        std::fs::write("/proc/self/setgroups", "deny")?;
-        std::fs::write("/proc/self/uid_map", format!("0 {uid} 1"))?;
-        std::fs::write("/proc/self/gid_map", format!("0 {gid} 1"))?;
-        Ok(())
+        write_proc(c"/proc/self/setgroups", b"deny")?;
+        write_proc(c"/proc/self/uid_map", maps.uid_map.as_bytes())?;
+        write_proc(c"/proc/self/gid_map", maps.gid_map.as_bytes())
     }
 
     fn unshare(flags: libc::c_int) -> io::Result<()> {
@@ -85,10 +118,43 @@ mod linux {
         }
     }
 
-    /// Sets `IFF_UP` on `lo` with `SIOCGIFFLAGS`/`SIOCSIFFLAGS`.
-    pub(super) fn loopback_up() -> io::Result<()> {
-        let sock = std::net::UdpSocket::bind("0.0.0.0:0")?;
-        let fd = std::os::fd::AsRawFd::as_raw_fd(&sock);
+    /// Writes `text` to a /proc file in one `write`, as the kernel wants
+    /// for the id maps; open, write and close are async-signal-safe.
+    fn write_proc(path: &'static CStr, text: &[u8]) -> Step {
+        let what = "writing the user namespace's /proc/self/{setgroups,uid_map,gid_map}";
+        // SAFETY: path is a NUL-terminated string that outlives the call.
+        let fd = unsafe { libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) };
+        if fd < 0 {
+            return Err((io::Error::last_os_error(), what));
+        }
+        // SAFETY: fd is ours and open; text is valid for text.len() bytes.
+        let written = unsafe { libc::write(fd, text.as_ptr().cast(), text.len()) };
+        let error = io::Error::last_os_error();
+        // SAFETY: closes the descriptor opened above, once.
+        unsafe { libc::close(fd) };
+        match usize::try_from(written) {
+            Ok(n) if n == text.len() => Ok(()),
+            Ok(_) => Err((io::ErrorKind::WriteZero.into(), what)), // a short write
+            Err(_) => Err((error, what)),
+        }
+    }
+
+    /// Sets `IFF_UP` on `lo` with `SIOCGIFFLAGS`/`SIOCSIFFLAGS`, on a
+    /// socket made with `socket(2)` itself (std's bind parses an address
+    /// into a `Vec`: an allocation). Allocation-free.
+    pub(super) fn loopback_up() -> Step {
+        // SAFETY: plain system call with no pointers.
+        let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+        if fd < 0 {
+            return Err((io::Error::last_os_error(), "a socket for the ioctl"));
+        }
+        let done = set_up(fd);
+        // SAFETY: closes the socket opened above, once.
+        unsafe { libc::close(fd) };
+        done
+    }
+
+    fn set_up(fd: libc::c_int) -> Step {
         // SAFETY: ifreq is plain data; zeroed is a valid value.
         let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
         for (dst, src) in req.ifr_name.iter_mut().zip(b"lo\0") {
@@ -97,17 +163,11 @@ mod linux {
         // SAFETY: fd is an open socket; req names lo and lives across both calls.
         unsafe {
             if libc::ioctl(fd, libc::SIOCGIFFLAGS as _, &mut req) != 0 {
-                return Err(crate::net::context(
-                    io::Error::last_os_error(),
-                    "reading lo's flags",
-                ));
+                return Err((io::Error::last_os_error(), "reading lo's flags"));
             }
             req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
             if libc::ioctl(fd, libc::SIOCSIFFLAGS as _, &req) != 0 {
-                return Err(crate::net::context(
-                    io::Error::last_os_error(),
-                    "bringing lo up",
-                ));
+                return Err((io::Error::last_os_error(), "bringing lo up"));
             }
         }
         Ok(())
@@ -116,15 +176,19 @@ mod linux {
     /// Forks; the child (single-threaded) enters a namespace and exits 0,
     /// or exits with the error number. The parent reads the status.
     pub(super) fn probe_in_child() -> Result<(), String> {
-        // SAFETY: the child calls only unshare, file writes and ioctl, then _exit.
+        let maps = IdMaps::of_this_process(); // allocated here, before the fork
+                                              // SAFETY: the caller may have threads, so after fork the child may
+                                              // call only async-signal-safe functions (POSIX): it calls unshare,
+                                              // open, write, close, socket, ioctl and _exit on memory prepared
+                                              // before the fork, and allocates nothing, takes no lock.
         let pid = unsafe { libc::fork() };
         if pid < 0 {
             return Err(format!("fork failed: {}", io::Error::last_os_error()));
         }
         if pid == 0 {
-            let code = match unshare_net().and_then(|()| loopback_up()) {
+            let code = match unshare_net(&maps).and_then(|()| loopback_up()) {
                 Ok(()) => 0,
-                Err(e) => e.raw_os_error().unwrap_or(255).clamp(1, 255),
+                Err((e, _)) => e.raw_os_error().unwrap_or(255).clamp(1, 255),
             };
             // SAFETY: ends the child at once, running no destructors of the parent's state.
             unsafe { libc::_exit(code) };

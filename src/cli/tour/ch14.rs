@@ -1,5 +1,5 @@
-//! Tour block for chapter 14: congestion collapse read from the
-//! bottleneck's counters ([`congestion::offer`] at the link's rate and at
+//! Tour block for chapter 14: the waste of blasting (no more delivered,
+//! the rest dropped) read from the bottleneck's counters ([`congestion::offer`] at the link's rate and at
 //! five times it), and an RFC 6298 RTO converging on the round trips of a
 //! retrying client through a relay that delays each way by 20 ms.
 
@@ -14,7 +14,7 @@ use udp_lab::net::{self, Family};
 
 use super::Report;
 
-/// The collapse, then the RTO.
+/// The waste, then the RTO.
 pub fn demo() -> io::Result<Report> {
     let link = Bottleneck::new(200, 16).clock(LinkClock::Stamped);
     let second = Duration::from_secs(1);
@@ -29,12 +29,12 @@ pub fn demo() -> io::Result<Report> {
             run.wasted()
         ));
     }
-    let collapse = blast.link.forwarded <= paced.link.forwarded && blast.link.dropped > 0;
+    let wasted = blast.link.forwarded <= paced.link.forwarded && blast.link.dropped > 0;
     let (rto_lines, converged) = rto_converging()?;
     lines.extend(rto_lines);
     Ok(Report {
         lines,
-        held: collapse && converged,
+        held: wasted && converged,
     })
 }
 

@@ -1,7 +1,14 @@
 //! A UDP datagram with any source address (chapter 15): the IPv4 and UDP
 //! headers built by hand (RFC 791, RFC 768) and sent on a raw socket
-//! (`IPPROTO_RAW`, which implies `IP_HDRINCL`: the kernel sends our header
-//! as it is). Nothing in UDP or IP authenticates the source field.
+//! (`IPPROTO_RAW`, which implies `IP_HDRINCL`: the header is ours, but not
+//! all of it goes out as written). Linux's raw(7): the kernel always fills
+//! in the IP header checksum and Total Length, and fills in the Source
+//! Address and the Packet ID when they are zero; everything else, the
+//! source we forge included, is sent as built. The UDP checksum is ours
+//! alone (the kernel never looks inside), so it is computed here, over the
+//! pseudo-header with the forged source. The IP checksum is computed too,
+//! so the packet is whole without the kernel's help (and the unit test
+//! below can check it). Nothing in UDP or IP authenticates the source.
 //!
 //! A raw socket needs `CAP_NET_RAW`: root, or "root" inside a user
 //! namespace of one's own. The chapter uses it only inside a private network

@@ -14,6 +14,12 @@
 //! draws from the OS's random source when it starts. It is written in hex,
 //! so `udp-lab serve` logs stay readable.
 //!
+//! Left out for the lab, kept by real protocols: the token never expires
+//! (QUIC accepts a Retry token "only for a short time", RFC 9000 §8.1.4),
+//! and binding the port means a client whose NAT rebinds it to a new port
+//! must start over (a DNS server cookie binds the client's IP address and
+//! client cookie, not the port).
+//!
 //! ```text
 //! client -> server   "hello"                          (unknown source: no token)
 //! server -> client   "retry 9f1c...e2"                (22 bytes, only if the request was at least as long)

@@ -1,6 +1,9 @@
-//! Congestion collapse, measured: a sender at any rate offers its
+//! Saturation and waste, measured: a sender at any rate offers its
 //! datagrams to the relay's bottleneck, and the bottleneck's counters say
-//! what got through and what was wasted.
+//! what got through and what was wasted. One flow through one link shows
+//! goodput that stops growing, not yet congestion collapse (RFC 2914:
+//! goodput that *falls*), which needs the waste to crowd out other traffic
+//! on a shared link; the file keeps the name the chapter's ideas go by.
 
 use std::io;
 use std::time::Duration;

@@ -7,7 +7,7 @@
 //! | `rto.rs` | [`RtoEstimator`]: SRTT, RTTVAR, RTO with floor, ceiling, backoff and Karn's rule | RFC 6298 |
 //! | `pacer.rs` | [`TokenBucket`], [`Pacer`], [`PacedSender`], and the [`Clock`] they run on ([`VirtualClock`], [`SystemClock`]) | RFC 8085 §3.1.3 |
 //! | `breaker.rs` | [`CircuitBreaker`]: stop a sender after sustained loss; [`send_until_tripped`] | RFC 8084 |
-//! | `collapse.rs` | [`offer`]: a paced sender at any rate into the relay's bottleneck, and the counters | RFC 8085 §3.1 |
+//! | `collapse.rs` | [`offer`]: a paced sender at any rate into the relay's bottleneck, and the counters (the waste that becomes collapse on a shared link) | RFC 8085 §3.1, RFC 2914 |
 //!
 //! The slow link itself is the relay's ([`crate::lab::relay::Bottleneck`]).
 

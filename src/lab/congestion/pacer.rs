@@ -185,8 +185,9 @@ impl Pacer {
         Pacer::with_bucket(TokenBucket::per_second(rate, burst))
     }
 
-    /// RFC 8085 §3.1.3 for an application without congestion control: on
-    /// average no more than one datagram per RTT.
+    /// RFC 8085 §3.1.3 for a low-volume application without congestion
+    /// control that keeps an RTT estimate: on average no more than one
+    /// datagram per RTT (`rtt` is that estimate).
     pub fn one_per_rtt(rtt: Duration) -> Self {
         Pacer::with_bucket(TokenBucket::new(rtt, 1))
     }

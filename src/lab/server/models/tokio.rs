@@ -14,16 +14,21 @@
 //! thread, so one thread can wait on thousands of sockets and timers. What
 //! it does not change: each datagram still costs a `recvfrom` and a
 //! `sendto` (tokio makes the very same system calls on a non-blocking
-//! socket, plus `epoll_wait` whenever the socket runs dry).
+//! socket; each time the socket runs dry, one more `recvfrom` that fails
+//! with `EAGAIN`, then `epoll_wait`).
 //!
 //! # Sending through a second descriptor
 //! A reply is sent by the lab's one [`Responder`] (so counters, observer and
 //! planted bugs behave as in every other model), which takes a std socket:
 //! a `try_clone` of the served socket, non-blocking like it. That is the
-//! `sendto` tokio's own `send_to` makes first; tokio would wait only on
-//! `WouldBlock`, which a loopback send never returns (the send buffer does
-//! not push back there). Were it returned, the reply is counted as a send
-//! error, as everywhere.
+//! `sendto` tokio's own `send_to` makes first; tokio would then wait on
+//! `WouldBlock`, this model does not. A loopback send rarely returns it:
+//! only when the socket's send buffer (`SO_SNDBUF`) is exhausted, and
+//! loopback releases a datagram's share of it within the `sendto` that
+//! hands it on, so it takes several large sends at once on one descriptor,
+//! as `tokio-multi`'s N tasks (one shared socket) can make. Such a reply is
+//! counted as a send error (not sent), as a failed `sendto` is in every
+//! model, instead of awaited.
 //!
 //! # Stopping
 //! The host thread is started by the lab's [`Stopper`](crate::lab::stop::Stopper)
