@@ -38,6 +38,7 @@
 //! on Unix. A check that cannot exist here is `n/a`.
 
 mod checks;
+mod hosts;
 mod platform;
 mod skips;
 
@@ -187,6 +188,7 @@ fn examine(root: &Path) -> Report {
         platform::buffer_ceiling(("wmem_max", "net.core.wmem_max"), limits::wmem_max()),
         platform::reuse_port(),
         platform::namespaces(),
+        hosts::test_hosts(),
         platform::gso(),
         platform::gro(),
         tool(

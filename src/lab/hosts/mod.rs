@@ -291,6 +291,11 @@ fn probe() -> Result<(), String> {
     Ok(())
 }
 
+/// iproute2's version line (`ip -V`), for `udp-lab doctor`.
+pub fn ip_version() -> io::Result<String> {
+    ip::version()
+}
+
 /// For tests: `true` when the lab can be built here; otherwise reports the
 /// test as skipped ([`crate::net::skip`]: a printed line, a failure under
 /// `CI=true`) and returns `false`, so the test can `return`.

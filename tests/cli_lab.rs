@@ -1,0 +1,119 @@
+//! `udp-lab lab up | down | status` and the cleanup guarantee of the test
+//! hosts (`udp_lab::lab::hosts`): a lab is removed when its test panics,
+//! `lab down` removes what a killed process left behind, and `lab up`
+//! builds hosts with the links' MTUs that `lab status` shows.
+//!
+//! Root and Linux only: each test skips with a printed reason elsewhere
+//! (`hosts::require()`; a failure under `CI=true`, which runs as root).
+//!
+//! Run: `cargo test --test cli_lab`
+
+mod support;
+
+use std::process::Command;
+
+use serial_test::file_serial;
+use support::cli::{run, stderr_of, stdout_of};
+use support::process::{output_within, DEADLINE};
+use udp_lab::lab::hosts::{self, Lab};
+
+/// The environment variable that makes [`holder_that_panics_while_holding_a_lab`] run.
+const HOLDER: &str = "UDP_LAB_TEST_PANICKING_HOLDER";
+
+/// Not a test of its own: run by the test below in a child process, it
+/// builds a lab, prints its namespaces and panics while holding it.
+#[test]
+#[ignore = "run by a_test_that_panics_while_holding_a_lab_leaves_no_namespace_behind"]
+fn holder_that_panics_while_holding_a_lab() {
+    if std::env::var_os(HOLDER).is_none() {
+        return;
+    }
+    let lab = Lab::routed(1500, 1280).expect("build the hosts");
+    for host in lab.hosts() {
+        println!("holding {}", host.netns);
+    }
+    panic!("a failing test, with its lab still alive");
+}
+
+#[test]
+fn a_test_that_panics_while_holding_a_lab_leaves_no_namespace_behind() {
+    if !hosts::require() {
+        return;
+    }
+    let exe = std::env::current_exe().expect("this test binary's path");
+    let mut child = Command::new(exe);
+    child
+        .args(["holder_that_panics_while_holding_a_lab", "--exact", "--include-ignored", "--nocapture"])
+        .env(HOLDER, "1");
+    let out = output_within(&mut child, DEADLINE, "the panicking holder");
+
+    let held: Vec<String> = stdout_of(&out)
+        .lines()
+        .filter_map(|l| l.strip_prefix("holding ").map(str::to_string))
+        .collect();
+    assert!(!out.status.success(), "the holder test panics, so it fails: {out:?}");
+    assert_eq!(held.len(), 3, "the holder printed its three namespaces: {}", stdout_of(&out));
+    let left: Vec<String> = hosts::existing()
+        .expect("ip netns list")
+        .into_iter()
+        .filter(|n| held.contains(n))
+        .collect();
+    assert!(
+        left.is_empty(),
+        "the lab's namespaces {held:?} were removed when the panic unwound through its Drop; still there: {left:?}"
+    );
+}
+
+#[test]
+#[file_serial(lab_up)] // `lab down` removes the `lab up` hosts too
+fn lab_down_removes_the_namespaces_of_a_process_that_is_gone() {
+    if !hosts::require() {
+        return;
+    }
+    let mut gone = Command::new("true").spawn().expect("start `true`");
+    let pid = gone.id();
+    gone.wait().expect("`true` ends");
+    let name = format!("udplab-{pid}-0-a");
+    let added = Command::new("ip").args(["netns", "add", &name]).status().expect("run ip");
+    assert!(added.success(), "ip netns add {name}");
+
+    let out = run(&["lab", "down"]);
+
+    assert!(out.status.success(), "lab down exits 0: {}", stderr_of(&out));
+    let still = hosts::existing().expect("ip netns list");
+    assert!(
+        !still.contains(&name),
+        "{name} belongs to process {pid}, which has ended: lab down removes it ({})",
+        stdout_of(&out)
+    );
+}
+
+#[test]
+#[file_serial(lab_up)] // one `udplab-up-` lab per machine
+fn lab_up_builds_the_links_with_their_mtus_and_lab_down_removes_them() {
+    if !hosts::require() {
+        return;
+    }
+    let up = run(&["lab", "up", "--mtu", "9000", "--router-mtu", "1280"]);
+    let status = run(&["lab", "status"]);
+    let down = run(&["lab", "down"]);
+    let after = hosts::existing().expect("ip netns list");
+
+    assert!(up.status.success(), "lab up exits 0: {}", stderr_of(&up));
+    let status = stdout_of(&status);
+    for expected in ["udplab-up-a", "udplab-up-r", "udplab-up-b", "mtu 9000", "mtu 1280", "198.51.100.2/24"] {
+        assert!(status.contains(expected), "lab status shows {expected:?}: {status}");
+    }
+    assert!(down.status.success(), "lab down exits 0: {}", stderr_of(&down));
+    assert!(
+        after.iter().all(|n| !n.starts_with(hosts::UP_PREFIX)),
+        "lab down removes the lab up hosts; left: {after:?}"
+    );
+}
+
+#[test]
+fn lab_up_refuses_an_mtu_below_576_in_one_line() {
+    let out = run(&["lab", "up", "--mtu", "100"]);
+    assert_eq!(out.status.code(), Some(2), "bad input exits 2: {out:?}");
+    assert!(stderr_of(&out).contains("--mtu"), "clap names the flag: {}", stderr_of(&out));
+}
