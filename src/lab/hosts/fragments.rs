@@ -49,6 +49,49 @@ pub fn send_fragments(
     Ok(count)
 }
 
+/// A raw ICMP socket of a host: it receives a copy of every ICMP message
+/// that reaches the host, including those no UDP socket is told about.
+/// Measured on Linux 6.18: "fragment reassembly time exceeded" (ICMP 11/1)
+/// is counted (`Icmp: InTimeExcds`) but reaches no UDP socket, not even one
+/// with `IP_RECVERR`; this is how a test sees it come.
+pub struct IcmpWatch(socket2::Socket);
+
+impl IcmpWatch {
+    /// Starts watching `host`'s incoming ICMP (IPv4).
+    pub fn open(host: &Host) -> io::Result<IcmpWatch> {
+        use socket2::{Domain, Protocol, Socket, Type};
+        let sock = host.run(|| Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::ICMPV4)))?;
+        Ok(IcmpWatch(sock))
+    }
+
+    /// The (type, code) of the next ICMP message of `kind` (its type) to
+    /// arrive within `wait`, or `None`; messages of other types are passed over.
+    pub fn next_of_type(&self, kind: u8, wait: std::time::Duration) -> io::Result<Option<(u8, u8)>> {
+        let until = std::time::Instant::now() + wait;
+        let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 1500];
+        loop {
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Ok(None);
+            }
+            self.0.set_read_timeout(Some(left))?;
+            let n = match self.0.recv(&mut buf) {
+                Ok(n) => n,
+                Err(e) if crate::recv::is_timeout(&e) => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            // SAFETY: recv initialised the first n bytes.
+            let packet: Vec<u8> = buf[..n].iter().map(|b| unsafe { b.assume_init() }).collect();
+            let ihl = usize::from(packet.first().copied().unwrap_or(0) & 0x0f) * 4;
+            if let (Some(&t), Some(&c)) = (packet.get(ihl), packet.get(ihl + 1)) {
+                if t == kind {
+                    return Ok(Some((t, c)));
+                }
+            }
+        }
+    }
+}
+
 /// The IP packets (header + fragment data) of one UDP datagram.
 fn cut(from: SocketAddrV4, to: SocketAddrV4, payload: &[u8], mtu: usize) -> Vec<Vec<u8>> {
     static NEXT_ID: AtomicU16 = AtomicU16::new(0x5a00);

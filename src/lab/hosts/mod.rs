@@ -51,7 +51,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
-pub use fragments::send_fragments;
+pub use fragments::{send_fragments, IcmpWatch};
 
 /// Every namespace the lab creates starts with this.
 pub const PREFIX: &str = "udplab-";
