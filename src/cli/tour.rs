@@ -20,6 +20,7 @@ mod ch10;
 mod ch11;
 mod ch12;
 mod ch13;
+mod ch16;
 
 /// What one chapter's demonstration saw.
 pub struct Report {
@@ -28,6 +29,10 @@ pub struct Report {
     /// Whether the chapter's property held.
     pub held: bool,
 }
+
+/// A report whose first line starts with this is a skip (the chapter
+/// cannot run here, and says why): the tour prints "-> skipped", not "-> holds".
+pub const SKIPPED: &str = "skipped: ";
 
 /// A chapter's live demonstration.
 pub type Demo = fn() -> std::io::Result<Report>;
@@ -47,6 +52,7 @@ const DEMOS: &[(&str, Demo)] = &[
     ("11 impairments", ch11::demo),
     ("12 reliability", ch12::demo),
     ("13 concurrency models", ch13::demo),
+    ("16 path MTU", ch16::demo),
 ];
 
 /// Arguments of `udp-lab tour`.
@@ -75,9 +81,12 @@ pub fn run(args: &TourArgs) -> Outcome {
                 for line in &report.lines {
                     println!("   {line}");
                 }
+                let skipped = report.lines.first().is_some_and(|l| l.starts_with(SKIPPED));
                 println!(
                     "   {}",
-                    if report.held {
+                    if skipped {
+                        "-> skipped"
+                    } else if report.held {
                         "-> holds"
                     } else {
                         "-> DOES NOT HOLD"
