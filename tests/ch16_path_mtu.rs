@@ -308,14 +308,19 @@ fn dont_fragment_over_1280_lets_1252_bytes_go_and_refuses_1253() {
 // ANCHOR: exercise_16_2
 /// Exercise 16.2: a sender that learns the path MTU resends its message in pieces that fit.
 ///
-/// Over `built(Lab::routed(1500, 1280))`, send 4000 bytes from a to b (IPv4)
-/// the way PLPMTUD-minded software does: set don't-fragment, try a 1400-byte
-/// datagram, and when the router's ICMP error comes
-/// (`kernel::wait_for_error(&sender, DEFAULT_TIMEOUT)`, an `io::Result<()>`),
-/// read the path MTU with `pmtu::path_mtu(&sender)` (an `io::Result<usize>`)
-/// and send all 4000 bytes in chunks of `path_mtu - headers(Family::V4)`.
-/// Assert that the chunks b receives (`recv::recv_datagram`), concatenated,
-/// are the 4000 bytes, and that no chunk was larger than the path allows.
+/// Over `built(Lab::routed(1500, 1280))` (a ==1500== r ==1280== b), send
+/// 4000 bytes from a to b (IPv4) the way PLPMTUD-minded software does, and
+/// check that they all arrive, in pieces that fit the path.
+///
+/// Hint: `if !hosts::require() { return; }`, then `connected_pair(lab.host("a"),
+/// lab.host("b"), Family::V4)` and `pmtu::set_dont_fragment(&sender, true)`.
+/// Send a 1400-byte probe (it fits a's own link); wait for the router's ICMP
+/// with `kernel::wait_for_error(&sender, DEFAULT_TIMEOUT)` (an
+/// `io::Result<()>`), take the pending error with `sender.take_error()`, read
+/// `pmtu::path_mtu(&sender)` (an `io::Result<usize>`) and send the 4000 bytes
+/// in chunks of `path_mtu - headers(Family::V4)` (`<[u8]>::chunks`). Receive
+/// with `recv::recv_datagram(&receiver, "what")` until 4000 bytes came;
+/// assert no piece exceeds 1252 bytes and the concatenation is the message.
 ///
 /// Catches: clears_dont_fragment, path_mtu_is_the_link_mtu
 #[test]
