@@ -22,6 +22,7 @@ use std::net::{SocketAddr, SocketAddrV4, UdpSocket};
 use std::time::Duration;
 
 use rstest::rstest;
+use udp_lab::lab::hosts::capture::{self, Capture, Frames};
 use udp_lab::lab::hosts::{self, pmtu, send_fragments, Host, IcmpWatch, Lab};
 use udp_lab::lab::kernel;
 use udp_lab::limits;
@@ -68,15 +69,23 @@ fn over_a_1500_byte_link_1472_bytes_go_whole_and_1473_in_two_fragments(
     }
     let lab = built(Lab::pair(1500)); // a 192.0.2.1 ==1500== b 192.0.2.2
     let (a, b) = (lab.host("a"), lab.host("b"));
-    let receiver = b.run(|| UdpSocket::bind(b.any_port(false))).expect("bind on b");
-    receiver.set_read_timeout(Some(DEFAULT_TIMEOUT)).expect("timeout");
-    let sender = a.run(|| UdpSocket::bind(a.any_port(false))).expect("bind on a");
+    let receiver = b
+        .run(|| UdpSocket::bind(b.any_port(false)))
+        .expect("bind on b");
+    receiver
+        .set_read_timeout(Some(DEFAULT_TIMEOUT))
+        .expect("timeout");
+    let sender = a
+        .run(|| UdpSocket::bind(a.any_port(false)))
+        .expect("bind on a");
     let to = receiver.local_addr().expect("receiver address");
     let created_before = a.snmp("Ip", "FragCreates").expect("a's /proc/net/snmp");
 
     let sent = sender.send_to(&vec![b'x'; size], to).expect("send_to");
     let mut buf = [0u8; 2048];
-    let (n, from) = receiver.recv_from(&mut buf).expect("the datagram arrives at b");
+    let (n, from) = receiver
+        .recv_from(&mut buf)
+        .expect("the datagram arrives at b");
 
     let created = a.snmp("Ip", "FragCreates").expect("a's /proc/net/snmp") - created_before;
     assert_eq!(
@@ -109,7 +118,11 @@ fn a_datagram_over_the_path_mtu_with_dont_fragment_fails_with_emsgsize(#[case] f
     let fits = sender.send(&vec![0u8; largest]);
     let too_big = sender.send(&vec![0u8; largest + 1]);
 
-    assert_eq!(fits.ok(), Some(largest), "{largest} bytes fill the 1500-byte MTU exactly ({family})");
+    assert_eq!(
+        fits.ok(),
+        Some(largest),
+        "{largest} bytes fill the 1500-byte MTU exactly ({family})"
+    );
     let err = too_big.expect_err("one byte more than the path MTU, and fragmenting is forbidden");
     assert!(
         limits::is_message_too_long(&err),
@@ -150,13 +163,18 @@ fn fragmentation_needed_from_the_router_lowers_the_senders_path_mtu(#[case] fami
     pmtu::set_dont_fragment(&sender, true).expect("don't fragment");
     let before = pmtu::path_mtu(&sender).expect("IP_MTU before");
 
-    sender.send(&[0u8; 1400]).expect("1400 bytes fit a's own 1500-byte link");
+    sender
+        .send(&[0u8; 1400])
+        .expect("1400 bytes fit a's own 1500-byte link");
     kernel::wait_for_error(&sender, DEFAULT_TIMEOUT).expect("the router's ICMP error arrives");
     let pending = sender.take_error().expect("SO_ERROR");
     let after = pmtu::path_mtu(&sender).expect("IP_MTU after");
     let resent = sender.send(&[0u8; 1400]);
 
-    assert_eq!(before, 1500, "before any ICMP, the path MTU is a's link's MTU");
+    assert_eq!(
+        before, 1500,
+        "before any ICMP, the path MTU is a's link's MTU"
+    );
     assert!(
         pending.as_ref().is_some_and(limits::is_message_too_long),
         "the ICMP reached the connected socket as a pending EMSGSIZE (SO_ERROR); got {pending:?}"
@@ -168,11 +186,21 @@ fn fragmentation_needed_from_the_router_lowers_the_senders_path_mtu(#[case] fami
          lowered the path MTU to b ({family})"
     );
     let err = resent.expect_err("the same 1400 bytes again");
-    assert!(limits::is_message_too_long(&err), "now refused at a: EMSGSIZE, got {err:?}");
+    assert!(
+        limits::is_message_too_long(&err),
+        "now refused at a: EMSGSIZE, got {err:?}"
+    );
     let fits = 1280 - headers(family);
-    sender.send(&vec![7u8; fits]).expect("a datagram that fits the path");
-    let got = recv::recv_datagram(&receiver, "the datagram that fits the path").expect("b receives");
-    assert_eq!(got.payload.len(), fits, "{fits} bytes = 1280 minus the headers cross both links");
+    sender
+        .send(&vec![7u8; fits])
+        .expect("a datagram that fits the path");
+    let got =
+        recv::recv_datagram(&receiver, "the datagram that fits the path").expect("b receives");
+    assert_eq!(
+        got.payload.len(),
+        fits,
+        "{fits} bytes = 1280 minus the headers cross both links"
+    );
 }
 // ANCHOR_END: fragmentation_needed
 
@@ -188,7 +216,9 @@ fn ipv6_loopback_with_dontfrag_takes_65488_bytes_and_refuses_65489() {
     }
     let receiver = net::bind_loopback(Family::V6).expect("bind [::1]");
     let sender = net::bind_loopback(Family::V6).expect("bind [::1]");
-    sender.connect(receiver.local_addr().expect("address")).expect("connect");
+    sender
+        .connect(receiver.local_addr().expect("address"))
+        .expect("connect");
     pmtu::set_dont_fragment(&sender, true).expect("IPV6_DONTFRAG");
 
     let fits = sender.send(&vec![0u8; 65_488]);
@@ -210,7 +240,11 @@ fn ipv6_loopback_with_dontfrag_takes_65488_bytes_and_refuses_65489() {
 /// b's reassembly counters: (ReasmOKs, ReasmFails, ReasmTimeout).
 fn reassembly(b: &Host) -> (u64, u64, u64) {
     let counter = |name| b.snmp("Ip", name).expect("b's /proc/net/snmp");
-    (counter("ReasmOKs"), counter("ReasmFails"), counter("ReasmTimeout"))
+    (
+        counter("ReasmOKs"),
+        counter("ReasmFails"),
+        counter("ReasmTimeout"),
+    )
 }
 
 /// Hosts a ==1500== b, b's reassembly timeout 1 s (instead of 30), a
@@ -219,9 +253,13 @@ fn reassembly(b: &Host) -> (u64, u64, u64) {
 fn fragment_lab() -> (Lab, UdpSocket, UdpSocket) {
     let lab = built(Lab::pair(1500));
     let b = lab.host("b");
-    b.sysctl("net/ipv4/ipfrag_time", "1").expect("b's ipfrag_time (per namespace)");
+    b.sysctl("net/ipv4/ipfrag_time", "1")
+        .expect("b's ipfrag_time (per namespace)");
     let receiver = b.bind(b.any_port(false)).expect("bind on b");
-    let source = lab.host("a").bind(lab.host("a").any_port(false)).expect("bind on a");
+    let source = lab
+        .host("a")
+        .bind(lab.host("a").any_port(false))
+        .expect("bind on a");
     (lab, receiver, source)
 }
 
@@ -239,15 +277,25 @@ fn both_hand_made_fragments_arrive_as_one_datagram() {
         return;
     }
     let (lab, receiver, source) = fragment_lab();
-    let ends = (v4(source.local_addr().expect("a")), v4(receiver.local_addr().expect("b")));
+    let ends = (
+        v4(source.local_addr().expect("a")),
+        v4(receiver.local_addr().expect("b")),
+    );
     let before = reassembly(lab.host("b"));
 
     let cut = send_fragments(lab.host("a"), ends, &[b'f'; 1473], 1500, None).expect("send both");
     let got = recv::recv_datagram(&receiver, "the reassembled datagram").expect("it arrives");
 
     assert_eq!(cut, 2, "1473 bytes over a 1500-byte link: two fragments");
-    assert_eq!(got.payload, [b'f'; 1473], "b reassembled the two fragments into the datagram");
-    assert_eq!(reassembly(lab.host("b")).0 - before.0, 1, "ReasmOKs rose by one");
+    assert_eq!(
+        got.payload, [b'f'; 1473],
+        "b reassembled the two fragments into the datagram"
+    );
+    assert_eq!(
+        reassembly(lab.host("b")).0 - before.0,
+        1,
+        "ReasmOKs rose by one"
+    );
 }
 // ANCHOR_END: hand_made_fragments
 
@@ -258,12 +306,17 @@ fn losing_one_fragment_loses_the_whole_datagram() {
         return;
     }
     let (lab, receiver, source) = fragment_lab();
-    let ends = (v4(source.local_addr().expect("a")), v4(receiver.local_addr().expect("b")));
+    let ends = (
+        v4(source.local_addr().expect("a")),
+        v4(receiver.local_addr().expect("b")),
+    );
     let (_, fails, timeouts) = reassembly(lab.host("b"));
     let icmp = IcmpWatch::open(lab.host("a")).expect("a raw ICMP socket on a");
 
     send_fragments(lab.host("a"), ends, &[b'f'; 1473], 1500, Some(1)).expect("send the first only");
-    let time_exceeded = icmp.next_of_type(11, Duration::from_secs(10)).expect("watch a's ICMP");
+    let time_exceeded = icmp
+        .next_of_type(11, Duration::from_secs(10))
+        .expect("watch a's ICMP");
     let arrived = recv::recv_within(&receiver, SILENCE).expect("wait at b");
 
     assert_eq!(
@@ -272,7 +325,10 @@ fn losing_one_fragment_loses_the_whole_datagram() {
         "after ipfrag_time (1 s here) b gave up on the datagram and told a: ICMP time exceeded, \
          code 1 (fragment reassembly time exceeded)"
     );
-    assert!(arrived.is_none(), "1472 of 1473 bytes reached b, yet nothing is delivered: {arrived:?}");
+    assert!(
+        arrived.is_none(),
+        "1472 of 1473 bytes reached b, yet nothing is delivered: {arrived:?}"
+    );
     let (_, fails_after, timeouts_after) = reassembly(lab.host("b"));
     assert_eq!(
         (fails_after - fails, timeouts_after - timeouts),
@@ -281,6 +337,46 @@ fn losing_one_fragment_loses_the_whole_datagram() {
     );
 }
 // ANCHOR_END: one_fragment_lost
+
+// ANCHOR: capture
+#[test]
+fn a_capture_at_the_receiver_holds_the_two_fragments_of_a_1473_byte_datagram() {
+    if !hosts::require() {
+        return;
+    }
+    let lab = built(Lab::pair(1500));
+    let (a, b) = (lab.host("a"), lab.host("b"));
+    let recording =
+        Capture::start(b, "eth0", Frames::Ipv4).expect("an AF_PACKET socket on b's eth0");
+    let (sender, receiver) = connected_pair(a, b, Family::V4);
+    let pcap = tempfile::NamedTempFile::new().expect("a temporary pcap file");
+
+    sender.send(&[b'x'; 1473]).expect("send 1473 bytes");
+    recv::recv_datagram(&receiver, "the reassembled datagram").expect("it arrives");
+    let frames = recording
+        .take(2, DEFAULT_TIMEOUT)
+        .expect("read the captured frames");
+    capture::write_pcap(pcap.path(), &frames).expect("write the pcap file");
+    let read_back = capture::read_pcap(pcap.path()).expect("read the pcap file back");
+
+    let fragments: Vec<_> = read_back
+        .iter()
+        .filter_map(|f| capture::ipv4_fragment(f))
+        .collect();
+    let [(id1, more1, offset1, len1), (id2, more2, offset2, len2)] = fragments[..] else {
+        panic!("expected two IPv4 frames on b's link, got {fragments:?}");
+    };
+    assert_eq!(
+        id1, id2,
+        "both fragments carry one IP identification: that is how b pairs them"
+    );
+    assert_eq!(
+        [(more1, offset1, len1), (more2, offset2, len2)],
+        [(true, 0, 1480), (false, 1480, 1)],
+        "8 + 1473 bytes of UDP cut as 1480 bytes (\"more fragments\" set) then 1 byte at offset 1480"
+    );
+}
+// ANCHOR_END: capture
 
 // ---------------------------------------------------------------------------
 // Exercises. Each stub is ignored until you start it: delete its `#[ignore]`

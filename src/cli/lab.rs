@@ -8,12 +8,19 @@
 //! - `lab down`: deletes the `lab up` hosts and every leftover `udplab-`
 //!   namespace whose process is gone (a test killed before it could clean
 //!   up); the namespaces of running tests are left alone.
+//! - `lab capture IFACE --pcap FILE [--netns NAME]`: the frames of one
+//!   interface of a host, bounded by `--count` and `--seconds`, as a pcap
+//!   file; it prints `capturing on IFACE in NAME` once it is recording.
 //! - `lab status`: every `udplab-` namespace, its owner, and its
 //!   interfaces with their MTU and addresses.
 //!
 //! Root only (named namespaces need it): elsewhere each prints why, exit 2.
 
-use udp_lab::lab::hosts::{self, Lab};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use udp_lab::lab::hosts::capture::{self, Capture, Frames};
+use udp_lab::lab::hosts::{self, Host, Lab};
 
 use super::{number_in, Failure, Outcome};
 
@@ -40,6 +47,26 @@ pub enum Action {
     Down,
     /// List the udplab- namespaces, their owners, interfaces, MTUs and addresses.
     Status,
+    /// Capture the frames of IFACE in a namespace into a pcap file (AF_PACKET; tcpdump and Wireshark read it).
+    Capture {
+        /// The interface, as the namespace names it (eth0, eth1, lo).
+        iface: String,
+        /// The pcap file to write.
+        #[arg(long, value_name = "FILE")]
+        pcap: PathBuf,
+        /// The namespace to capture in.
+        #[arg(long, value_name = "NAME", default_value = "udplab-up-b")]
+        netns: String,
+        /// Stop after this many frames (1 to 100000).
+        #[arg(long, value_name = "N", default_value_t = 100, value_parser = number_in::<usize>(1..=100_000))]
+        count: usize,
+        /// Stop after this many seconds (1 to 3600).
+        #[arg(long, value_name = "S", default_value_t = 10, value_parser = number_in::<u64>(1..=3600))]
+        seconds: u64,
+        /// Capture IPv4 frames only (no ARP, no IPv6 neighbour discovery).
+        #[arg(long)]
+        ipv4_only: bool,
+    },
 }
 
 /// Runs `udp-lab lab`.
@@ -51,6 +78,20 @@ pub fn run(args: &LabArgs) -> Outcome {
         Action::Up { mtu, router_mtu } => up(mtu, router_mtu),
         Action::Down => down(),
         Action::Status => status(),
+        Action::Capture {
+            ref iface,
+            ref pcap,
+            ref netns,
+            count,
+            seconds,
+            ipv4_only,
+        } => capture(
+            iface,
+            pcap,
+            netns,
+            (count, Duration::from_secs(seconds)),
+            ipv4_only,
+        ),
     }
 }
 
@@ -58,15 +99,21 @@ fn up(mtu: u32, router_mtu: Option<u32>) -> Outcome {
     let existing = hosts::existing().map_err(Failure::setup("listing namespaces"))?;
     if existing.iter().any(|n| n.starts_with(hosts::UP_PREFIX)) {
         return Err(Failure::Usage(
-            "the lab is already up (udp-lab lab status shows it; udp-lab lab down removes it)".to_string(),
+            "the lab is already up (udp-lab lab status shows it; udp-lab lab down removes it)"
+                .to_string(),
         ));
     }
     let lab = Lab::up(mtu, router_mtu).map_err(Failure::setup("building the hosts"))?;
     for host in lab.hosts() {
-        println!("{}  {}  {}  (ip netns exec {} bash)", host.netns, host.v4, host.v6, host.netns);
+        println!(
+            "{}  {}  {}  (ip netns exec {} bash)",
+            host.netns, host.v4, host.v6, host.netns
+        );
     }
     match router_mtu {
-        Some(second) => println!("links: a ={mtu}= r ={second}= b; the router forwards (ip_forward on)"),
+        Some(second) => {
+            println!("links: a ={mtu}= r ={second}= b; the router forwards (ip_forward on)")
+        }
         None => println!("link: a ={mtu}= b"),
     }
     println!("remove with: udp-lab lab down");
@@ -91,7 +138,9 @@ fn status() -> Outcome {
     }
     for name in names {
         let owner = match hosts::owner_pid(&name) {
-            Some(pid) if std::path::Path::new(&format!("/proc/{pid}")).exists() => format!("process {pid}, running"),
+            Some(pid) if std::path::Path::new(&format!("/proc/{pid}")).exists() => {
+                format!("process {pid}, running")
+            }
             Some(pid) => format!("process {pid}, gone: udp-lab lab down removes it"),
             None => "udp-lab lab up".to_string(),
         };
@@ -101,5 +150,27 @@ fn status() -> Outcome {
             println!("    {line}");
         }
     }
+    Ok(())
+}
+
+fn capture(
+    iface: &str,
+    pcap: &Path,
+    netns: &str,
+    (count, within): (usize, Duration),
+    ipv4_only: bool,
+) -> Outcome {
+    let frames = if ipv4_only { Frames::Ipv4 } else { Frames::All };
+    let recording = Capture::start(&Host::existing(netns), iface, frames)
+        .map_err(Failure::setup(format!("capturing on {iface} in {netns}")))?;
+    println!(
+        "capturing on {iface} in {netns} (at most {count} frames, {} s)",
+        within.as_secs()
+    );
+    let seen = recording
+        .take(count, within)
+        .map_err(Failure::during(format!("capturing on {iface} in {netns}")))?;
+    capture::write_pcap(pcap, &seen).map_err(Failure::during("writing the capture"))?;
+    println!("wrote {} frames to {}", seen.len(), pcap.display());
     Ok(())
 }

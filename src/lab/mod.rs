@@ -19,8 +19,8 @@
 //! lab uses the socket tier, the socket tier uses neither.
 
 pub mod buffers;
-pub mod kernel;
 pub mod hosts;
+pub mod kernel;
 pub mod load;
 pub mod netns;
 pub mod planted;

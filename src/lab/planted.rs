@@ -365,7 +365,13 @@ pub(crate) fn link_mtu(sock: &UdpSocket) -> std::io::Result<usize> {
         return Err(std::io::Error::last_os_error());
     }
     let count = conf.ifc_len as usize / std::mem::size_of::<libc::ifreq>();
-    let name = |r: &libc::ifreq| r.ifr_name.iter().take_while(|c| **c != 0).map(|c| *c as u8).collect::<Vec<u8>>();
+    let name = |r: &libc::ifreq| {
+        r.ifr_name
+            .iter()
+            .take_while(|c| **c != 0)
+            .map(|c| *c as u8)
+            .collect::<Vec<u8>>()
+    };
     let holds_local = |r: &libc::ifreq| {
         // SAFETY: SIOCGIFCONF fills ifru_addr with a sockaddr_in.
         let sin: libc::sockaddr_in = unsafe { std::mem::transmute_copy(&r.ifr_ifru.ifru_addr) };
@@ -385,7 +391,10 @@ pub(crate) fn link_mtu(sock: &UdpSocket) -> std::io::Result<usize> {
 /// `PathMtuIsTheLinkMtu` elsewhere: there is no path MTU to misread.
 #[cfg(not(target_os = "linux"))]
 pub(crate) fn link_mtu(_sock: &UdpSocket) -> std::io::Result<usize> {
-    Err(std::io::Error::new(std::io::ErrorKind::Unsupported, "Linux only"))
+    Err(std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        "Linux only",
+    ))
 }
 
 #[cfg(test)]

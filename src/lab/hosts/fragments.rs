@@ -35,8 +35,12 @@ pub fn send_fragments(
     let count = fragments.len();
     host.run(|| {
         use socket2::{Domain, Protocol, Socket, Type};
-        let raw = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(libc::IPPROTO_RAW)))
-            .map_err(|e| crate::net::context(e, "opening a raw socket (IPPROTO_RAW)"))?;
+        let raw = Socket::new(
+            Domain::IPV4,
+            Type::RAW,
+            Some(Protocol::from(libc::IPPROTO_RAW)),
+        )
+        .map_err(|e| crate::net::context(e, "opening a raw socket (IPPROTO_RAW)"))?;
         let dest = socket2::SockAddr::from(SocketAddr::V4(to));
         for (i, packet) in fragments.iter().enumerate() {
             if Some(i) != lose {
@@ -66,7 +70,11 @@ impl IcmpWatch {
 
     /// The (type, code) of the next ICMP message of `kind` (its type) to
     /// arrive within `wait`, or `None`; messages of other types are passed over.
-    pub fn next_of_type(&self, kind: u8, wait: std::time::Duration) -> io::Result<Option<(u8, u8)>> {
+    pub fn next_of_type(
+        &self,
+        kind: u8,
+        wait: std::time::Duration,
+    ) -> io::Result<Option<(u8, u8)>> {
         let until = std::time::Instant::now() + wait;
         let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 1500];
         loop {
@@ -81,7 +89,10 @@ impl IcmpWatch {
                 Err(e) => return Err(e),
             };
             // SAFETY: recv initialised the first n bytes.
-            let packet: Vec<u8> = buf[..n].iter().map(|b| unsafe { b.assume_init() }).collect();
+            let packet: Vec<u8> = buf[..n]
+                .iter()
+                .map(|b| unsafe { b.assume_init() })
+                .collect();
             let ihl = usize::from(packet.first().copied().unwrap_or(0) & 0x0f) * 4;
             if let (Some(&t), Some(&c)) = (packet.get(ihl), packet.get(ihl + 1)) {
                 if t == kind {
@@ -120,7 +131,13 @@ fn cut(from: SocketAddrV4, to: SocketAddrV4, payload: &[u8], mtu: usize) -> Vec<
 }
 
 /// A 20-byte IPv4 header for UDP (protocol 17), TTL 64, checksum left to the kernel.
-fn header(from: SocketAddrV4, to: SocketAddrV4, id: u16, flags_offset: u16, data: usize) -> Vec<u8> {
+fn header(
+    from: SocketAddrV4,
+    to: SocketAddrV4,
+    id: u16,
+    flags_offset: u16,
+    data: usize,
+) -> Vec<u8> {
     let mut h = vec![0x45, 0];
     h.extend_from_slice(&((20 + data) as u16).to_be_bytes());
     h.extend_from_slice(&id.to_be_bytes());
@@ -137,11 +154,22 @@ mod tests {
 
     #[test]
     fn a_1473_byte_payload_over_1500_is_cut_as_the_kernel_cuts_it_1480_then_1() {
-        let (a, b) = ("192.0.2.1:7".parse().unwrap(), "192.0.2.2:9".parse().unwrap());
+        let (a, b) = (
+            "192.0.2.1:7".parse().unwrap(),
+            "192.0.2.2:9".parse().unwrap(),
+        );
         let fragments = cut(a, b, &[0u8; 1473], 1500);
         let sizes: Vec<usize> = fragments.iter().map(|f| f.len() - 20).collect();
-        assert_eq!(sizes, [1480, 1], "8 + 1473 bytes of UDP: 1480 in the first, 1 in the second");
+        assert_eq!(
+            sizes,
+            [1480, 1],
+            "8 + 1473 bytes of UDP: 1480 in the first, 1 in the second"
+        );
         assert_eq!(&fragments[0][6..8], &[0x20, 0], "first: MF set, offset 0");
-        assert_eq!(&fragments[1][6..8], &[0, 185], "last: MF clear, offset 1480 / 8 = 185");
+        assert_eq!(
+            &fragments[1][6..8],
+            &[0, 185],
+            "last: MF clear, offset 1480 / 8 = 185"
+        );
     }
 }

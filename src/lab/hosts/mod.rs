@@ -34,6 +34,10 @@
 //! belongs to that namespace for its whole life, whichever thread uses it
 //! later: [`Host::bind`] returns such a socket to the test.
 //!
+//! # Capturing
+//! [`capture`] records a host's frames with an `AF_PACKET` socket made in
+//! its namespace and writes them as a pcap file (`udp-lab lab capture`).
+//!
 //! # Cleanup is guaranteed
 //! Every namespace is named `udplab-<pid>-<n>-<role>` (unique per process
 //! and per lab) and deleted when its [`Lab`] is dropped, which unwinding
@@ -42,6 +46,7 @@
 //! `udp-lab lab down` removes every `udplab-` namespace whose process is
 //! gone ([`remove_leftovers`]).
 
+pub mod capture;
 mod fragments;
 mod ip;
 pub mod pmtu;
@@ -187,7 +192,9 @@ impl Lab {
         ])?;
         for (end, ns) in [(x, nx), (y, ny)] {
             ip::run(&["-n", ns, "addr", "add", end.v4, "dev", end.iface])?;
-            ip::run(&["-n", ns, "-6", "addr", "add", end.v6, "dev", end.iface, "nodad"])?;
+            ip::run(&[
+                "-n", ns, "-6", "addr", "add", end.v6, "dev", end.iface, "nodad",
+            ])?;
             ip::run(&["-n", ns, "link", "set", end.iface, "up"])?;
         }
         Ok(())
@@ -207,6 +214,18 @@ impl Drop for Lab {
 }
 
 impl Host {
+    /// A host for a namespace that already exists (one `udp-lab lab up`
+    /// left running): only [`Host::run`] and what uses it are meaningful;
+    /// its addresses are unspecified.
+    pub fn existing(netns: &str) -> Host {
+        Host {
+            role: "?",
+            netns: netns.to_string(),
+            v4: Ipv4Addr::UNSPECIFIED,
+            v6: Ipv6Addr::UNSPECIFIED,
+        }
+    }
+
     /// Runs `f` on a thread that has entered this host's network
     /// namespace, and returns what it returned: sockets `f` makes belong to
     /// the host, `/proc/thread-self/net/...` and `/proc/sys/net/...` are the host's.
@@ -241,7 +260,13 @@ impl Host {
     /// read from `/proc/thread-self/net/snmp` on a thread inside the host,
     /// because `/proc/net` names the *main thread's* namespace.
     pub fn snmp(&self, group: &str, name: &str) -> io::Result<u64> {
-        self.run(|| snmp_counter(&std::fs::read_to_string("/proc/thread-self/net/snmp")?, group, name))
+        self.run(|| {
+            snmp_counter(
+                &std::fs::read_to_string("/proc/thread-self/net/snmp")?,
+                group,
+                name,
+            )
+        })
     }
 
     /// A counter of this host's `/proc/net/snmp6` (`"Ip6FragCreates"`).
@@ -348,7 +373,10 @@ pub fn describe(name: &str) -> io::Result<String> {
             let dev = dev.split('@').next()?;
             (dev == iface).then(|| {
                 let w: Vec<&str> = l.split_whitespace().collect();
-                w.iter().position(|x| *x == "mtu").and_then(|i| w.get(i + 1)).map(|m| m.to_string())
+                w.iter()
+                    .position(|x| *x == "mtu")
+                    .and_then(|i| w.get(i + 1))
+                    .map(|m| m.to_string())
             })?
         })
     };
@@ -360,7 +388,10 @@ pub fn describe(name: &str) -> io::Result<String> {
             let state = words.next()?;
             let rest: Vec<&str> = words.collect();
             let mtu = mtu_of(&iface).unwrap_or_else(|| "?".to_string());
-            Some(format!("{iface:<6} {state:<7} mtu {mtu:<6} {}\n", rest.join(" ")))
+            Some(format!(
+                "{iface:<6} {state:<7} mtu {mtu:<6} {}\n",
+                rest.join(" ")
+            ))
         })
         .collect())
 }
@@ -421,7 +452,12 @@ fn routed_plan(first_mtu: u32, second_mtu: u32) -> Plan {
 }
 
 fn end(role: &'static str, iface: &'static str, v4: &'static str, v6: &'static str) -> End {
-    End { role, iface, v4, v6 }
+    End {
+        role,
+        iface,
+        v4,
+        v6,
+    }
 }
 
 /// The addresses of `role`'s first interface in `plan`.

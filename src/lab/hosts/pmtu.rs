@@ -25,9 +25,18 @@ pub fn set_dont_fragment(sock: &UdpSocket, on: bool) -> io::Result<()> {
     {
         let (discover, dont) = (libc::IP_PMTUDISC_DO, libc::IP_PMTUDISC_DONT);
         match Family::of(&sock.local_addr()?) {
-            Family::V4 => set(sock, libc::IPPROTO_IP, libc::IP_MTU_DISCOVER, if on { discover } else { dont }),
+            Family::V4 => set(
+                sock,
+                libc::IPPROTO_IP,
+                libc::IP_MTU_DISCOVER,
+                if on { discover } else { dont },
+            ),
             Family::V6 => {
-                let mode = if on { libc::IPV6_PMTUDISC_DO } else { libc::IPV6_PMTUDISC_DONT };
+                let mode = if on {
+                    libc::IPV6_PMTUDISC_DO
+                } else {
+                    libc::IPV6_PMTUDISC_DONT
+                };
                 set(sock, libc::IPPROTO_IPV6, libc::IPV6_MTU_DISCOVER, mode)?;
                 set(sock, libc::IPPROTO_IPV6, libc::IPV6_DONTFRAG, i32::from(on))
             }
@@ -36,7 +45,10 @@ pub fn set_dont_fragment(sock: &UdpSocket, on: bool) -> io::Result<()> {
     #[cfg(not(target_os = "linux"))]
     {
         let _ = (sock, on, Family::V4);
-        Err(io::Error::new(io::ErrorKind::Unsupported, "IP_MTU_DISCOVER is implemented for Linux only"))
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "IP_MTU_DISCOVER is implemented for Linux only",
+        ))
     }
 }
 
@@ -58,12 +70,20 @@ pub fn path_mtu(sock: &UdpSocket) -> io::Result<usize> {
     #[cfg(not(target_os = "linux"))]
     {
         let _ = sock;
-        Err(io::Error::new(io::ErrorKind::Unsupported, "IP_MTU is implemented for Linux only"))
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "IP_MTU is implemented for Linux only",
+        ))
     }
 }
 
 #[cfg(target_os = "linux")]
-fn set(sock: &UdpSocket, level: libc::c_int, name: libc::c_int, value: libc::c_int) -> io::Result<()> {
+fn set(
+    sock: &UdpSocket,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: libc::c_int,
+) -> io::Result<()> {
     use std::os::fd::AsRawFd;
     // SAFETY: value is a live c_int and its size is passed.
     let rc = unsafe {
@@ -78,7 +98,10 @@ fn set(sock: &UdpSocket, level: libc::c_int, name: libc::c_int, value: libc::c_i
     if rc == 0 {
         Ok(())
     } else {
-        Err(crate::net::context(io::Error::last_os_error(), format!("setsockopt({level}, {name}, {value})")))
+        Err(crate::net::context(
+            io::Error::last_os_error(),
+            format!("setsockopt({level}, {name}, {value})"),
+        ))
     }
 }
 
@@ -89,7 +112,13 @@ fn get(sock: &UdpSocket, level: libc::c_int, name: libc::c_int) -> io::Result<li
     let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
     // SAFETY: value and len are live and len holds value's size.
     let rc = unsafe {
-        libc::getsockopt(sock.as_raw_fd(), level, name, (&mut value as *mut libc::c_int).cast(), &mut len)
+        libc::getsockopt(
+            sock.as_raw_fd(),
+            level,
+            name,
+            (&mut value as *mut libc::c_int).cast(),
+            &mut len,
+        )
     };
     if rc == 0 {
         Ok(value)
