@@ -56,6 +56,7 @@ impl Capture {
             let n = match self.sock.recv(&mut buf) {
                 Ok(n) => n,
                 Err(e) if crate::recv::is_timeout(&e) => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue, // a signal: wait again
                 Err(e) => return Err(crate::net::context(e, "reading a captured frame")),
             };
             // SAFETY: recv initialised the first n bytes.

@@ -86,6 +86,7 @@ impl IcmpWatch {
             let n = match self.0.recv(&mut buf) {
                 Ok(n) => n,
                 Err(e) if crate::recv::is_timeout(&e) => return Ok(None),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue, // a signal: wait again
                 Err(e) => return Err(e),
             };
             // SAFETY: recv initialised the first n bytes.
