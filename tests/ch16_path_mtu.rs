@@ -48,6 +48,23 @@ fn connected_pair(from: &Host, to: &Host, family: Family) -> (UdpSocket, UdpSock
     (sender, receiver)
 }
 
+/// Runs `call` again while a signal interrupts it (`EINTR`): a receive
+/// with a timeout is not restarted by the kernel, and on a loaded machine
+/// about one run in fifty of this file saw one (measured on Linux 6.18).
+fn again_on_signal<T>(mut call: impl FnMut() -> io::Result<T>) -> io::Result<T> {
+    loop {
+        match call() {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
+/// `recv::recv_datagram` through [`again_on_signal`].
+fn receive(sock: &UdpSocket, what: &str) -> io::Result<recv::Datagram> {
+    again_on_signal(|| recv::recv_datagram(sock, what))
+}
+
 /// The headers in front of a UDP payload: IPv4 20 + UDP 8, IPv6 40 + UDP 8.
 fn headers(family: Family) -> usize {
     match family {
@@ -83,9 +100,8 @@ fn over_a_1500_byte_link_1472_bytes_go_whole_and_1473_in_two_fragments(
 
     let sent = sender.send_to(&vec![b'x'; size], to).expect("send_to");
     let mut buf = [0u8; 2048];
-    let (n, from) = receiver
-        .recv_from(&mut buf)
-        .expect("the datagram arrives at b");
+    let (n, from) =
+        again_on_signal(|| receiver.recv_from(&mut buf)).expect("the datagram arrives at b");
 
     let created = a.snmp("Ip", "FragCreates").expect("a's /proc/net/snmp") - created_before;
     assert_eq!(
@@ -194,8 +210,7 @@ fn fragmentation_needed_from_the_router_lowers_the_senders_path_mtu(#[case] fami
     sender
         .send(&vec![7u8; fits])
         .expect("a datagram that fits the path");
-    let got =
-        recv::recv_datagram(&receiver, "the datagram that fits the path").expect("b receives");
+    let got = receive(&receiver, "the datagram that fits the path").expect("b receives");
     assert_eq!(
         got.payload.len(),
         fits,
@@ -284,7 +299,7 @@ fn both_hand_made_fragments_arrive_as_one_datagram() {
     let before = reassembly(lab.host("b"));
 
     let cut = send_fragments(lab.host("a"), ends, &[b'f'; 1473], 1500, None).expect("send both");
-    let got = recv::recv_datagram(&receiver, "the reassembled datagram").expect("it arrives");
+    let got = receive(&receiver, "the reassembled datagram").expect("it arrives");
 
     assert_eq!(cut, 2, "1473 bytes over a 1500-byte link: two fragments");
     assert_eq!(
@@ -317,7 +332,7 @@ fn losing_one_fragment_loses_the_whole_datagram() {
     let time_exceeded = icmp
         .next_of_type(11, Duration::from_secs(10))
         .expect("watch a's ICMP");
-    let arrived = recv::recv_within(&receiver, SILENCE).expect("wait at b");
+    let arrived = again_on_signal(|| recv::recv_within(&receiver, SILENCE)).expect("wait at b");
 
     assert_eq!(
         time_exceeded,
@@ -352,7 +367,7 @@ fn a_capture_at_the_receiver_holds_the_two_fragments_of_a_1473_byte_datagram() {
     let pcap = tempfile::NamedTempFile::new().expect("a temporary pcap file");
 
     sender.send(&[b'x'; 1473]).expect("send 1473 bytes");
-    recv::recv_datagram(&receiver, "the reassembled datagram").expect("it arrives");
+    receive(&receiver, "the reassembled datagram").expect("it arrives");
     let frames = recording
         .take(2, DEFAULT_TIMEOUT)
         .expect("read the captured frames");
@@ -391,7 +406,8 @@ fn a_capture_at_the_receiver_holds_the_two_fragments_of_a_1473_byte_datagram() {
 /// Family::V4)` returns `(sender, receiver)` sockets; then
 /// `pmtu::set_dont_fragment(&sender, true)`, `sender.send(&[u8])` (an
 /// `io::Result<usize>`), and `limits::is_message_too_long(&err)`. Also check
-/// that the 1252 bytes arrive at `receiver` (`recv::recv_datagram(&receiver, "what")`).
+/// that the 1252 bytes arrive at `receiver` (`receive(&receiver, "what")`,
+/// this file's `recv::recv_datagram` that waits again after a signal).
 ///
 /// Catches: clears_dont_fragment
 #[test]
@@ -415,7 +431,7 @@ fn dont_fragment_over_1280_lets_1252_bytes_go_and_refuses_1253() {
 /// `io::Result<()>`), take the pending error with `sender.take_error()`, read
 /// `pmtu::path_mtu(&sender)` (an `io::Result<usize>`) and send the 4000 bytes
 /// in chunks of `path_mtu - headers(Family::V4)` (`<[u8]>::chunks`). Receive
-/// with `recv::recv_datagram(&receiver, "what")` until 4000 bytes came;
+/// with `receive(&receiver, "what")` (this file's) until 4000 bytes came;
 /// assert no piece exceeds 1252 bytes and the concatenation is the message.
 ///
 /// Catches: clears_dont_fragment, path_mtu_is_the_link_mtu

@@ -20,7 +20,7 @@ fn dont_fragment_over_1280_lets_1252_bytes_go_and_refuses_1253() {
     assert_eq!(fits.ok(), Some(1252), "1280 - 20 (IPv4) - 8 (UDP) = 1252 bytes fit");
     let err = too_big.expect_err("1253 bytes need fragments, which are forbidden");
     assert!(limits::is_message_too_long(&err), "EMSGSIZE, got {err:?}");
-    let got = recv::recv_datagram(&receiver, "the 1252 bytes").expect("they arrive");
+    let got = receive(&receiver, "the 1252 bytes").expect("they arrive");
     assert_eq!(got.payload.len(), 1252, "the datagram that fits arrived whole");
 }
 // ANCHOR_END: exercise_16_1
@@ -45,7 +45,7 @@ fn a_sender_that_learns_the_path_mtu_resends_in_pieces_that_fit() {
     }
     let mut received = Vec::new();
     while received.len() < message.len() {
-        let got = recv::recv_datagram(&receiver, "the next piece").expect("every piece arrives");
+        let got = receive(&receiver, "the next piece").expect("every piece arrives");
         assert!(got.payload.len() <= 1252, "a piece of {} bytes: larger than the path allows", got.payload.len());
         received.extend_from_slice(&got.payload);
     }

@@ -44,7 +44,7 @@ fn one_packet_or_two() -> io::Result<(Vec<String>, bool)> {
     for (size, expected) in [(1472, 0), (1473, 2)] {
         let before = a.snmp("Ip", "FragCreates")?;
         sender.send_to(&vec![b'x'; size], receiver.local_addr()?)?;
-        let got = recv::recv_datagram(&receiver, "the datagram at b")?;
+        let got = again_on_signal(|| recv::recv_datagram(&receiver, "the datagram at b"))?;
         let created = a.snmp("Ip", "FragCreates")? - before;
         lines.push(format!(
             "a ==1500== b: sent {size} bytes as {created} fragments (0: one whole packet); b received {} bytes in one datagram",
@@ -89,7 +89,7 @@ fn one_fragment_lost() -> io::Result<(String, bool)> {
     let fails = b.snmp("Ip", "ReasmFails")?;
     send_fragments(a, ends, &[b'f'; 1473], 1500, Some(1))?;
     let told = icmp.next_of_type(11, Duration::from_secs(10))?;
-    let arrived = recv::recv_within(&receiver, SILENCE)?;
+    let arrived = again_on_signal(|| recv::recv_within(&receiver, SILENCE))?;
     let failed = b.snmp("Ip", "ReasmFails")? - fails;
     Ok((
         format!(
@@ -98,6 +98,17 @@ fn one_fragment_lost() -> io::Result<(String, bool)> {
         ),
         failed == 1 && told == Some((11, 1)),
     ))
+}
+
+/// Runs `call` again while a signal interrupts it (`EINTR`: a receive with
+/// a timeout is not restarted by the kernel).
+fn again_on_signal<T>(mut call: impl FnMut() -> io::Result<T>) -> io::Result<T> {
+    loop {
+        match call() {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
 }
 
 fn v4(addr: SocketAddr) -> io::Result<SocketAddrV4> {
