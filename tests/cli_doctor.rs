@@ -335,7 +335,7 @@ fn doctor_table_has_one_aligned_line_per_check() {
     );
     assert_eq!(
         rows.len(),
-        13,
+        14,
         "expected one row per check, got:\n{}",
         rows.join("\n")
     );
