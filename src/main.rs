@@ -9,6 +9,7 @@
 //! - `udp-lab bench`: a load generator; races the server models against the bare loop and Python.
 //! - `udp-lab relay`: a seeded impairment relay (loss, duplication, reordering, delay) between real programs.
 //! - `udp-lab ping`: the UDP pinger: round-trip times and loss against any echo server.
+//! - `udp-lab lab`: test hosts in network namespaces (root, Linux): `lab up`, `lab down`, `lab status`.
 //! - `udp-lab doctor`: what this machine supports, and which test cases will skip here.
 //!
 //! Exit codes: 0 all good, 1 a property or a reply failed, 2 bad input or setup.
@@ -47,6 +48,8 @@ enum Command {
     Ping(cli::ping::PingArgs),
     /// For maintainers and teachers, not students: prove the exercises, make a student edition.
     Dev(cli::dev::DevArgs),
+    /// Test hosts in network namespaces (Linux, root): up, down, status.
+    Lab(cli::lab::LabArgs),
     /// What this machine supports (IPv6, python3, /proc, SO_REUSEPORT, ...) and which test cases skip here.
     Doctor(cli::doctor::DoctorArgs),
     /// Chapter 15's forged-source scenario in a private network namespace (for its test).
@@ -67,6 +70,7 @@ fn main() -> ExitCode {
         Some(Command::Relay(a)) => cli::relay::run(&a),
         Some(Command::Ping(a)) => cli::ping::run(&a),
         Some(Command::Dev(a)) => cli::dev::run(&a),
+        Some(Command::Lab(a)) => cli::lab::run(&a),
         Some(Command::Doctor(a)) => cli::doctor::run(&a),
         Some(Command::ReflectionScenario(a)) => cli::reflection::run(&a),
     };

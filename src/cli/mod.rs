@@ -23,6 +23,7 @@ pub mod buffers;
 pub mod dev;
 pub mod doctor;
 pub mod exercises;
+pub mod lab;
 pub mod ping;
 pub mod reflection;
 pub mod relay;

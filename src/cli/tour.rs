@@ -22,6 +22,7 @@ mod ch12;
 mod ch13;
 mod ch14;
 mod ch15;
+mod ch16;
 mod ch19;
 
 /// What one chapter's demonstration saw.
@@ -31,6 +32,10 @@ pub struct Report {
     /// Whether the chapter's property held.
     pub held: bool,
 }
+
+/// A report whose first line starts with this is a skip (the chapter
+/// cannot run here, and says why): the tour prints "-> skipped", not "-> holds".
+pub const SKIPPED: &str = "skipped: ";
 
 /// A chapter's live demonstration.
 pub type Demo = fn() -> std::io::Result<Report>;
@@ -52,6 +57,7 @@ const DEMOS: &[(&str, Demo)] = &[
     ("13 concurrency models", ch13::demo),
     ("14 congestion", ch14::demo),
     ("15 abuse", ch15::demo),
+    ("16 path MTU", ch16::demo),
     ("19 fast paths", ch19::demo),
 ];
 
@@ -81,9 +87,12 @@ pub fn run(args: &TourArgs) -> Outcome {
                 for line in &report.lines {
                     println!("   {line}");
                 }
+                let skipped = report.lines.first().is_some_and(|l| l.starts_with(SKIPPED));
                 println!(
                     "   {}",
-                    if report.held {
+                    if skipped {
+                        "-> skipped"
+                    } else if report.held {
                         "-> holds"
                     } else {
                         "-> DOES NOT HOLD"

@@ -16,6 +16,7 @@
 //! | [`abuse`] | amplification, forged sources, spoofed replies: measured, and the defences (chapter 15's [`server::Guard`]) | 15 |
 //! | [`netns`] | private network namespaces (Linux): enter one, probe whether it works | 15 |
 //! | [`fast`] | fast paths: GSO sends and GRO receives (Linux), and the bulk load `udp-lab bench --bulk` races | 19 |
+//! | [`hosts`] | test hosts (Linux, root): network namespaces joined by veth links of chosen MTUs, a router between two links; path MTU options; hand-made IPv4 fragments | 16 |
 //! | [`kernel`] | what the kernel knows and the socket is not told (Linux): one socket's drops and queue in `/proc/net/udp`, the namespace's counters in `/proc/net/snmp`, ICMP errors through `IP_RECVERR`, the kernel's version | 01, 02, 04, 07, 08, 10 |
 //!
 //! Dependencies point one way: the `udp-lab` command line uses the lab, the
@@ -25,6 +26,7 @@ pub mod abuse;
 pub mod buffers;
 pub mod congestion;
 pub mod fast;
+pub mod hosts;
 pub mod kernel;
 pub mod load;
 pub mod netns;

@@ -76,6 +76,8 @@ pub enum Bug {
     GroIgnoresSegmentSize,
     GsoOverrunsLastSegment,
     SplitDropsShortTail,
+    ClearsDontFragment,
+    PathMtuIsTheLinkMtu,
 }
 
 /// One entry of the catalogue.
@@ -248,6 +250,15 @@ pub const CATALOGUE: &[Planted] = &[
     bug(Bug::SplitDropsShortTail, "split_drops_short_tail", 19,
         "the splitter keeps only full-size pieces: the short last datagram of a coalesced message is lost",
         &["ch19_fast_paths::a_gso_super_datagram_reaches_a_gro_receiver_whole_and_splits_back_exactly"]),
+    bug(Bug::ClearsDontFragment, "clears_dont_fragment", 16,
+        "asked for \"don't fragment\", the lab's sender lets the kernel fragment (IP_PMTUDISC_DONT, IPV6_DONTFRAG 0)",
+        &[
+            "ch16_path_mtu::a_datagram_over_the_path_mtu_with_dont_fragment_fails_with_emsgsize",
+            "ch16_path_mtu::ipv6_loopback_with_dontfrag_takes_65488_bytes_and_refuses_65489",
+        ]),
+    bug(Bug::PathMtuIsTheLinkMtu, "path_mtu_is_the_link_mtu", 16,
+        "the path-MTU reader returns the MTU of the sender's own interface, not the kernel's path MTU (IP_MTU)",
+        &["ch16_path_mtu::fragmentation_needed_from_the_router_lowers_the_senders_path_mtu"]),
 ];
 
 /// The catalogue entry named `name`.
@@ -402,6 +413,56 @@ pub(crate) fn drop_short_tail(pieces: &mut Vec<&[u8]>) {
     if pieces.len() > 1 && pieces.last().is_some_and(|p| p.len() < full) {
         pieces.pop();
     }
+}
+
+/// `PathMtuIsTheLinkMtu`: the MTU of the interface holding `sock`'s IPv4
+/// address (else its host's first interface that is not `lo`), asked of
+/// the socket's own namespace with `SIOCGIFCONF` and `SIOCGIFMTU`.
+#[cfg(target_os = "linux")]
+pub(crate) fn link_mtu(sock: &UdpSocket) -> std::io::Result<usize> {
+    use std::os::fd::AsRawFd;
+    let fd = sock.as_raw_fd();
+    let local = sock.local_addr()?;
+    // SAFETY: ifreq is plain data; the array and ifconf live across the ioctl.
+    let mut reqs: [libc::ifreq; 16] = unsafe { std::mem::zeroed() };
+    let mut conf: libc::ifconf = unsafe { std::mem::zeroed() };
+    conf.ifc_len = std::mem::size_of_val(&reqs) as libc::c_int;
+    conf.ifc_ifcu.ifcu_req = reqs.as_mut_ptr();
+    // SAFETY: fd is an open socket; conf points at reqs, ifc_len is its size.
+    if unsafe { libc::ioctl(fd, libc::SIOCGIFCONF as _, &mut conf) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let count = conf.ifc_len as usize / std::mem::size_of::<libc::ifreq>();
+    let name = |r: &libc::ifreq| {
+        r.ifr_name
+            .iter()
+            .take_while(|c| **c != 0)
+            .map(|c| *c as u8)
+            .collect::<Vec<u8>>()
+    };
+    let holds_local = |r: &libc::ifreq| {
+        // SAFETY: SIOCGIFCONF fills ifru_addr with a sockaddr_in.
+        let sin: libc::sockaddr_in = unsafe { std::mem::transmute_copy(&r.ifr_ifru.ifru_addr) };
+        std::net::IpAddr::from(u32::from_be(sin.sin_addr.s_addr).to_be_bytes()) == local.ip()
+    };
+    let mut chosen = reqs[..count].iter().find(|r| holds_local(r));
+    chosen = chosen.or_else(|| reqs[..count].iter().find(|r| name(r) != b"lo"));
+    let mut req = *chosen.ok_or_else(|| std::io::Error::other("no interface found"))?;
+    // SAFETY: req names an interface of the socket's namespace.
+    if unsafe { libc::ioctl(fd, libc::SIOCGIFMTU as _, &mut req) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: SIOCGIFMTU fills ifru_mtu.
+    Ok(unsafe { req.ifr_ifru.ifru_mtu } as usize)
+}
+
+/// `PathMtuIsTheLinkMtu` elsewhere: there is no path MTU to misread.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn link_mtu(_sock: &UdpSocket) -> std::io::Result<usize> {
+    Err(std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        "Linux only",
+    ))
 }
 
 #[cfg(test)]

@@ -38,6 +38,7 @@
 //! on Unix. A check that cannot exist here is `n/a`.
 
 mod checks;
+mod hosts;
 mod platform;
 mod skips;
 
@@ -188,6 +189,7 @@ fn examine(root: &Path) -> Report {
         platform::reuse_port(),
         platform::namespaces(),
         platform::private_netns(),
+        hosts::test_hosts(),
         platform::gso(),
         platform::gro(),
         tool(

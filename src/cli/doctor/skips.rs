@@ -2,7 +2,8 @@
 //! checkout's `tests/*.rs` rather than by running them: a case whose
 //! arguments hold `Family::V6` (or a test that calls
 //! `require(Family::V6)`) needs IPv6 loopback, a test that calls
-//! `python3()` needs python3. rstest's `#[values]` lists multiply a case.
+//! `python3()` needs python3, a test that calls `hosts::require()` needs
+//! the test hosts of chapter 16. rstest's `#[values]` lists multiply a case.
 
 use std::fs;
 use std::path::Path;
@@ -108,6 +109,13 @@ impl TestFn {
             }
             "private_netns" if self.text.contains("reflection_report()") => {
                 vec![(self.name.clone(), self.values)]
+            }
+            "test_hosts" if self.text.contains("hosts::require()") => {
+                let all = (0..self.cases.len().max(1)).map(|i| match self.cases.get(i) {
+                    Some((case, _)) => (named(i, case), self.values),
+                    None => (self.name.clone(), self.values),
+                });
+                all.collect()
             }
             _ => Vec::new(),
         }
