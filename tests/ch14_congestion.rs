@@ -443,7 +443,7 @@ fn a_circuit_breaker_stops_the_sender_after_three_lossy_periods_in_a_row() {
     assert_eq!(
         (stats.periods, stats.sent),
         (3, 30),
-        "it tripped at the end of the third lossy period and sent nothing more (of 20 allowed): {stats:?}"
+        "it tripped at the end of the third lossy period and sent nothing more (of 20 periods allowed): {stats:?}"
     );
 }
 
@@ -524,7 +524,8 @@ fn a_pacer_idle_for_a_second_does_not_burst_when_it_wakes() {
 /// queued }, .. }`. Check for each run that `arrived == forwarded + dropped +
 /// queued` and `forwarded <= ` what the paced run (factor 1) forwarded; and from
 /// one factor to the next that `dropped` grows strictly while `forwarded` does
-/// not. Print the curve as a table (`--nocapture`). Uses (imported at the top of
+/// not. Print the curve as a table and see it with `cargo test --test
+/// ch14_congestion the_more -- --nocapture`. Uses (imported at the top of
 /// this file): `congestion::offer(Bottleneck, rate: u32, Duration) ->
 /// io::Result<Offered>` (`.sent`, `.link`, `.wasted()`), `Bottleneck::new(rate:
 /// u32, queue: usize)`, `Duration`.

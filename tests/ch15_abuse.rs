@@ -578,14 +578,21 @@ fn two_quiet_sources_are_still_answered_while_a_third_floods() {
 /// and read the full answer. Run it for alice against a `guarded(Reply::Upper,
 /// Guard { validate: Some(TokenKey::random().expect("a key")), ..Guard::default() })` server:
 /// she gets `payload` upper-cased. Then mallory (another client) sends
-/// alice's token with his own payload: he must get no full answer
-/// (`within_silence`). Finish with the counters: `replied` 1 (alice's) and
-/// `challenged` 2 (alice's first request and mallory's). Uses (imported at
-/// the top of this file unless said): `token::{RETRY_LEN, retry_token(&[u8])
-/// -> Option<&[u8]>, with_token(&[u8], &[u8]) -> Vec<u8>}`;
-/// `TokenKey::random() -> io::Result<TokenKey>`; `guarded`, `client()`,
-/// `within_silence` (in this file); `recv::request`; `ServerStats {
-/// replied, challenged, .. }`.
+/// alice's token with his own payload (`b"steal"`) and waits
+/// (`within_silence`). He may well get something: his request is longer
+/// than a token, so the server challenges him with a `retry <token>` for his
+/// own address. What he must not get is his payload upper-cased: assert
+/// `stolen.as_ref().is_none_or(|d| d.payload != b"STEAL")`. Finish with the
+/// counters: `replied` 1 (alice's) and `challenged` 2 (alice's first request
+/// and mallory's). Uses (imported at the top of this file unless said):
+/// `token::{RETRY_LEN, retry_token(&[u8]) -> Option<&[u8]>, with_token(&[u8],
+/// &[u8]) -> Vec<u8>}`; `TokenKey::random() -> io::Result<TokenKey>`;
+/// `guarded(Reply, Guard) -> ServerHandle`, `client() -> UdpSocket`,
+/// `within_silence(&UdpSocket) -> Option<recv::Datagram>` (in this file);
+/// `recv::request(&UdpSocket, SocketAddr, &[u8], what: &str) ->
+/// io::Result<Datagram>`; `Datagram { payload: Vec<u8>, .. }`;
+/// `Option::is_none_or`; `server.local_addr()`, `server.shutdown() ->
+/// ServerStats { replied, challenged, .. }`.
 ///
 /// Catches: token_check_accepts_any
 #[test]

@@ -7,8 +7,10 @@
 //! subcommand is still single-threaded when it enters the namespace
 //! ([`netns::enter_private`]); the server and the victim start after, inside.
 //!
-//! It prints one JSON line: `{"report": {...}}` (a
-//! [`reflection::Report`]) or `{"unavailable": "why"}` when namespaces
+//! It prints one JSON line: `{"as_text": {...}, "report": {...}}` (a
+//! [`reflection::Report`], whose bytes serde writes as arrays of integers,
+//! and beside it what the victim received as lossy UTF-8 text and a length,
+//! for a human reading the line) or `{"unavailable": "why"}` when namespaces
 //! cannot be entered here, and exits 0 in both cases (1 when the scenario
 //! itself fails).
 
@@ -35,6 +37,19 @@ pub fn run(args: &ReflectionArgs) -> Outcome {
     }
     let report = reflection::run(args.request.as_bytes())
         .map_err(Failure::during("running the reflection scenario"))?;
-    say(&json!({ "report": report }).to_string());
+    let as_text = json!({
+        "plain": readable(&report.plain),
+        "validated": readable(&report.validated),
+    });
+    say(&json!({ "as_text": as_text, "report": report }).to_string());
     Ok(())
+}
+
+/// What the victim received, as text (invalid UTF-8 shown as U+FFFD) and
+/// its length; `null` when nothing came.
+fn readable(outcome: &reflection::Outcome) -> serde_json::Value {
+    outcome.victim_received.as_ref().map_or(
+        json!(null),
+        |bytes| json!({ "len": bytes.len(), "text": String::from_utf8_lossy(bytes) }),
+    )
 }

@@ -18,7 +18,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 use udp_lab::lab::fast::bulk::{
-    self, BulkLoad, BulkRecv, BulkRun, BulkSend, Receiver, Sender, BURST,
+    self, BulkLoad, BulkRecv, BulkRun, BulkSend, Receiver, Sender, BURST, RCVBUF,
 };
 
 use super::machine::Machine;
@@ -106,6 +106,16 @@ pub struct BulkReport {
 }
 
 impl BulkReport {
+    /// The receiver's `SO_RCVBUF` as the kernel reported it (the same for
+    /// every run: one request, one cap).
+    fn recv_buffer(&self) -> Option<usize> {
+        self.summaries
+            .iter()
+            .flat_map(|s| &s.runs)
+            .map(|r| r.recv_buffer)
+            .max()
+    }
+
     fn rate_of(&self, pair: Pair) -> Option<f64> {
         self.summaries
             .iter()
@@ -145,6 +155,18 @@ impl BulkReport {
             out,
             "machine: {} ({} CPUs, {})",
             self.machine.cpu, self.machine.cpus, self.machine.os
+        );
+        let _ = writeln!(
+            out,
+            "receive buffer: {} MiB asked, SO_RCVBUF reports {} (Linux caps the request at \
+             net.core.rmem_max and reports twice what it grants); a datagram it has no room \
+             for is dropped, not delivered",
+            RCVBUF >> 20,
+            self.recv_buffer()
+                .map_or("nothing".to_string(), |b| format!(
+                    "{:.1} MiB",
+                    b as f64 / f64::from(1 << 20)
+                ))
         );
         let _ = writeln!(
             out,
@@ -188,7 +210,8 @@ impl BulkReport {
 }
 
 /// `--bulk`'s JSON report: `command`, `machine`, `load` (`bytes`,
-/// `segment`, `burst`), `repeat`, `contenders` (each: `name`, `sender`,
+/// `segment`, `burst`, `recv_buffer_asked`, `recv_buffer_reported`: the
+/// receiver's `SO_RCVBUF` request and what the kernel reported), `repeat`, `contenders` (each: `name`, `sender`,
 /// `receiver` (`null` for quinn-udp), the medians `bytes_per_s`,
 /// `datagrams_per_s`, `recv_calls_per_s`, `cpu_ns_per_byte` (`null` when
 /// unknown), and `runs` with every repetition's counts), and `ratios`
@@ -209,6 +232,8 @@ struct JsonLoad {
     bytes: usize,
     segment: usize,
     burst: usize,
+    recv_buffer_asked: usize,
+    recv_buffer_reported: Option<usize>,
 }
 
 #[derive(Serialize)]
@@ -284,6 +309,8 @@ fn json(report: &BulkReport) -> serde_json::Result<String> {
             bytes: report.load.bytes,
             segment: report.load.segment,
             burst: BURST,
+            recv_buffer_asked: RCVBUF,
+            recv_buffer_reported: report.recv_buffer(),
         },
         repeat: report.repeat,
         contenders,

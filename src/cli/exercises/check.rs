@@ -4,6 +4,7 @@
 //! failed under every planted bug its exercise lists (`Catches:`): a test
 //! that would also pass on a broken server is not done.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::bugs;
@@ -19,16 +20,14 @@ pub fn run(root: &Path, id: &str) -> Outcome {
     let (verdict, stdout) = check(root, None, chapter, exercise, Build::Shown)?;
     if !verdict.done() {
         print!("{stdout}");
+        println!("{}", still_this_one(exercise));
         return Err(Failure::Failed(status_line(exercise, &verdict)));
     }
     let hunt = hunt(root, None, chapter, exercise)?;
     if !hunt.missed.is_empty() {
-        println!(
-            "exercise {}: its test passes on the real library, but it is not sharp enough yet",
-            exercise.id
-        );
+        println!("{}", still_this_one(exercise));
         return Err(Failure::Failed(format!(
-            "exercise {} is failing: {}",
+            "exercise {} is not done yet: it passes on the real library, but {}",
             exercise.id,
             hunt.summary()
         )));
@@ -37,8 +36,19 @@ pub fn run(root: &Path, id: &str) -> Outcome {
     if !hunt.caught.is_empty() {
         println!("{}: {}", hunt.summary(), hunt.caught.join(", "));
     }
-    println!("{}", next_step(&chapters, exercise));
+    // The others' states, as `exercises` (list) finds them: a started
+    // exercise that does not pass yet is next as much as an untouched one.
+    let verdicts = runner::verdicts(root, None, &chapters)?;
+    println!("{}", next_step(&chapters, exercise, verdicts));
     Ok(())
+}
+
+/// The exercise being worked on is not done: it stays the next one.
+fn still_this_one(exercise: &Exercise) -> String {
+    format!(
+        "Next: exercise {} still (`cargo run -- exercises hint {}`), then check it again.",
+        exercise.id, exercise.id
+    )
 }
 
 /// Runs a passing exercise's test under each planted bug its exercise
@@ -141,8 +151,11 @@ fn is_ignored(root: &Path, file: &str, exercise: &Exercise) -> Result<bool, Fail
         .is_some_and(|body| body.lines().any(|l| l.trim_start().starts_with("#[ignore"))))
 }
 
-/// What to do after `done` passes: the next exercise not started yet.
-fn next_step(chapters: &[Chapter], done: &Exercise) -> String {
+/// What to do after `done` passes: the first exercise not done, started
+/// or not, in chapter order from the one after `done` (wrapping round to
+/// the first chapter, so an earlier one left undone still comes up).
+/// `verdicts` as [`runner::verdicts`] gives them; `done` counts as done.
+fn next_step(chapters: &[Chapter], done: &Exercise, verdicts: BTreeMap<String, Verdict>) -> String {
     let all: Vec<&Exercise> = chapters.iter().flat_map(|c| &c.exercises).collect();
     let after = all
         .iter()
@@ -151,13 +164,83 @@ fn next_step(chapters: &[Chapter], done: &Exercise) -> String {
     let next = all[after..]
         .iter()
         .chain(&all[..after])
-        .find(|e| !e.started && e.id != done.id);
+        .find(|e| e.id != done.id && !verdicts.get(&e.id).is_some_and(Verdict::done));
     match next {
         Some(e) => format!(
             "Next: exercise {}, {} (`cargo run -- exercises hint {}`); \
              `cargo run -- exercises` shows your progress.",
             e.id, e.title, e.id
         ),
-        None => "Every exercise is started: `cargo run -- exercises` shows which pass.".into(),
+        None => "Every exercise passes: `cargo run -- exercises` shows your progress.".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exercise(id: &str, started: bool) -> Exercise {
+        Exercise {
+            id: id.into(),
+            title: format!("title of {id}"),
+            test: format!("test_{}", id.replace('.', "_")),
+            hint: String::new(),
+            catches: Vec::new(),
+            region: format!("exercise_{}", id.replace('.', "_")),
+            header_id: Some(id.into()),
+            started,
+        }
+    }
+
+    fn verdict(state: State) -> Verdict {
+        Verdict {
+            state,
+            reason: String::new(),
+        }
+    }
+
+    #[test]
+    fn next_after_a_passing_exercise_is_the_first_not_done_even_if_started() {
+        let chapter = Chapter {
+            name: "ch14_congestion".into(),
+            exercises: vec![
+                exercise("14.1", true),
+                exercise("14.2", true),
+                exercise("14.3", false),
+            ],
+        };
+        let verdicts = BTreeMap::from([
+            ("14.1".to_string(), verdict(State::Passing)),
+            ("14.2".to_string(), verdict(State::Failing)),
+            ("14.3".to_string(), verdict(State::Todo)),
+        ]);
+        let line = next_step(&[chapter], &exercise("14.1", true), verdicts);
+        assert!(
+            line.starts_with("Next: exercise 14.2,"),
+            "14.2 is started but failing, so it comes before the untouched 14.3; got: {line}"
+        );
+    }
+
+    #[test]
+    fn next_wraps_round_to_an_earlier_exercise_not_done() {
+        let chapter = Chapter {
+            name: "ch14_congestion".into(),
+            exercises: vec![
+                exercise("14.1", true),
+                exercise("14.2", true),
+                exercise("14.3", true),
+            ],
+        };
+        // 14.3 was failing when the verdicts were taken; it passes now.
+        let verdicts = BTreeMap::from([
+            ("14.1".to_string(), verdict(State::Failing)),
+            ("14.2".to_string(), verdict(State::Passing)),
+            ("14.3".to_string(), verdict(State::Failing)),
+        ]);
+        let line = next_step(&[chapter], &exercise("14.3", true), verdicts);
+        assert!(
+            line.starts_with("Next: exercise 14.1,"),
+            "nothing after 14.3 is left, 14.1 still fails, and 14.3 itself just passed; got: {line}"
+        );
     }
 }

@@ -9,6 +9,9 @@
 //! receiver takes what arrives until the sender is done and the socket has
 //! been quiet for [`QUIET`]; a datagram dropped by a full receive buffer
 //! simply never counts (delivered bytes, not sent bytes, are the figure).
+//! Those drops happen when the receiving thread is off the CPU while the
+//! sender keeps going (a loaded machine), so the receiver asks for a large
+//! buffer ([`RCVBUF`]) and each run records what the kernel granted.
 
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
@@ -26,9 +29,12 @@ pub const BURST: usize = 50;
 /// How long the receiver waits for more once the sender is done.
 pub const QUIET: Duration = Duration::from_millis(100);
 
-/// The receive buffer asked for, so that a slow receiver drops little: 4 MiB
-/// (Linux clamps it to `rmem_max`, 4 MiB by default since 6.18).
-const RCVBUF: usize = 4 << 20;
+/// The receive buffer asked for, so that a receiver that is descheduled
+/// for a while drops little: 8 MiB. Linux caps the request at
+/// `net.core.rmem_max` (4 MiB by default since 6.18; only root's
+/// `SO_RCVBUFFORCE` passes it, which the bench does not use) and reports
+/// twice what it grants (the other half is for its bookkeeping).
+pub const RCVBUF: usize = 8 << 20;
 
 /// What one receive call got.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -95,6 +101,9 @@ pub struct BulkRun {
     pub elapsed: Duration,
     /// CPU time of this process (user + system) during the run, when known.
     pub cpu: Option<Duration>,
+    /// The receiver's `SO_RCVBUF` after asking for [`RCVBUF`], as the kernel
+    /// reports it (on Linux: twice what it granted).
+    pub recv_buffer: usize,
 }
 
 impl BulkRun {
@@ -128,7 +137,7 @@ pub fn run(
     load: BulkLoad,
 ) -> io::Result<BulkRun> {
     let receiver = net::bind_loopback(Family::V4)?;
-    tune::set_recv_buffer_size(&receiver, RCVBUF)?;
+    let recv_buffer = tune::set_recv_buffer_size(&receiver, RCVBUF)?;
     receiver.set_read_timeout(Some(QUIET))?;
     recv.prepare(&receiver)?;
     let sender = net::bind_loopback(Family::V4)?;
@@ -158,6 +167,7 @@ pub fn run(
         send_calls: sent?,
         elapsed: last.map_or(Duration::ZERO, |t| t.duration_since(start)),
         cpu: cpu_before.zip(cpu_time()).map(|(b, a)| a.saturating_sub(b)),
+        recv_buffer,
         ..tally
     })
 }
