@@ -336,7 +336,10 @@ fn doctor_table_has_one_aligned_line_per_check() {
     );
     // As many rows as the JSON report has checks: the two views list the same.
     let checks = report(&[])["checks"].as_array().map_or(0, Vec::len);
-    assert!(checks > 10, "the JSON report lists every check; got {checks}");
+    assert!(
+        checks > 10,
+        "the JSON report lists every check; got {checks}"
+    );
     assert_eq!(
         rows.len(),
         checks,
