@@ -8,6 +8,14 @@
 //! # Platform-specific behavior
 //! A read that times out fails with `WouldBlock` (`EAGAIN`) on Unix and with
 //! `TimedOut` (`WSAETIMEDOUT`) on Windows. [`is_timeout`] accepts both.
+//!
+//! On Linux a receive with a read timeout that is interrupted is never
+//! restarted: it fails with `Interrupted` (`EINTR`) when a signal handler
+//! runs, and even without one when the process is stopped and continued
+//! (`SIGSTOP`/`SIGCONT`, a debugger, a loaded machine's job control):
+//! signal(7), "Interruption of system calls". Neither is news from the
+//! network, so every receive here waits again (at most [`INTERRUPTIONS`]
+//! times) instead of reporting it.
 
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
@@ -44,6 +52,21 @@ pub fn is_timeout(err: &io::Error) -> bool {
     )
 }
 
+/// How many interruptions (`EINTR`) one receive waits through.
+pub const INTERRUPTIONS: usize = 8;
+
+/// `recv_from`, waited again when a signal or a stop interrupts it.
+fn recv_from_uninterrupted(sock: &UdpSocket, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+    let mut got = sock.recv_from(buf);
+    for _ in 0..INTERRUPTIONS {
+        match &got {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => got = sock.recv_from(buf),
+            _ => break,
+        }
+    }
+    got
+}
+
 fn timeout_error(sock: &UdpSocket, what: &str) -> io::Error {
     let local = sock
         .local_addr()
@@ -64,7 +87,7 @@ fn timeout_error(sock: &UdpSocket, what: &str) -> io::Error {
 /// Receives one datagram into `buf`, like `recv_from`, but a timeout becomes
 /// a `TimedOut` error that says what was awaited (`what`).
 pub fn recv_into(sock: &UdpSocket, buf: &mut [u8], what: &str) -> io::Result<(usize, SocketAddr)> {
-    sock.recv_from(buf).map_err(|e| {
+    recv_from_uninterrupted(sock, buf).map_err(|e| {
         if is_timeout(&e) {
             timeout_error(sock, what)
         } else {
@@ -105,7 +128,7 @@ pub fn recv_within(sock: &UdpSocket, wait: Duration) -> io::Result<Option<Datagr
     let before = sock.read_timeout().map_err(setting)?;
     sock.set_read_timeout(Some(wait)).map_err(setting)?;
     let mut buf = vec![0u8; MAX_DATAGRAM];
-    let got = sock.recv_from(&mut buf);
+    let got = recv_from_uninterrupted(sock, &mut buf);
     sock.set_read_timeout(before).map_err(setting)?;
     match got {
         Ok((n, from)) => {
