@@ -21,6 +21,7 @@ mod ch11;
 mod ch12;
 mod ch13;
 mod ch16;
+mod ch17;
 
 /// What one chapter's demonstration saw.
 pub struct Report {
@@ -53,6 +54,7 @@ const DEMOS: &[(&str, Demo)] = &[
     ("12 reliability", ch12::demo),
     ("13 concurrency models", ch13::demo),
     ("16 path MTU", ch16::demo),
+    ("17 broadcast and multicast", ch17::demo),
 ];
 
 /// Arguments of `udp-lab tour`.
