@@ -22,6 +22,7 @@ mod ch12;
 mod ch13;
 mod ch16;
 mod ch17;
+mod ch18;
 
 /// What one chapter's demonstration saw.
 pub struct Report {
@@ -55,6 +56,7 @@ const DEMOS: &[(&str, Demo)] = &[
     ("13 concurrency models", ch13::demo),
     ("16 path MTU", ch16::demo),
     ("17 broadcast and multicast", ch17::demo),
+    ("18 multihoming", ch18::demo),
 ];
 
 /// Arguments of `udp-lab tour`.

@@ -12,7 +12,7 @@
 //! | [`load`] | the load generator: lock-step clients that check every reply, rates and latency percentiles | 13 |
 //! | [`stop`] | the one way every serving thread above is stopped: a flag, a wake-up datagram, a join | |
 //! | [`planted`] | the catalogue of planted bugs: mistakes the lab makes on purpose (feature `planted-bugs`, env `UDP_LAB_PLANTED_BUG`), so a test can be shown to catch them | 01-13 |
-//! | [`hosts`] | test hosts (Linux, root): network namespaces joined by veth links of chosen MTUs, a router between two links; path MTU options; hand-made IPv4 fragments | 16 |
+//! | [`hosts`] | test hosts (Linux, root): network namespaces joined by veth links of chosen MTUs, a router between two links; path MTU options; hand-made IPv4 fragments; a bridged LAN with broadcast and multicast helpers; a multihomed host and a pktinfo server | 16, 17, 18 |
 //! | [`kernel`] | what the kernel knows and the socket is not told (Linux): one socket's drops and queue in `/proc/net/udp`, the namespace's counters in `/proc/net/snmp`, ICMP errors through `IP_RECVERR`, the kernel's version | 01, 02, 04, 07, 08, 10 |
 //!
 //! Dependencies point one way: the `udp-lab` command line uses the lab, the
