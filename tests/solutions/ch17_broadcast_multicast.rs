@@ -74,7 +74,11 @@ fn in_a_group_chat_each_member_hears_every_other_member_once_and_not_itself() {
             .map(|r| format!("from {r}"))
             .collect();
         assert_eq!(lines, expected, "{role} hears the two others, once each");
-        hears_nothing(role, member, "loopback is off: no member hears its own host's line");
+        hears_nothing(
+            role,
+            member,
+            "loopback is off: no member hears its own host's line",
+        );
     }
 
     group::leave(lab.host("c"), &joined[2], to.ip()).expect("c leaves");

@@ -19,11 +19,17 @@ fn a_client_that_checks_the_source_rejects_the_wildcard_server_and_accepts_the_p
     let client = lab.host("a").bind(wildcard(asked)).expect("the client");
     let at = |server: &UdpSocket| SocketAddr::new(asked, server.local_addr().expect("port").port());
 
-    client.send_to(b"plain", at(&plain)).expect("send to the wildcard server");
+    client
+        .send_to(b"plain", at(&plain))
+        .expect("send to the wildcard server");
     let request = recv::recv_datagram(&plain, "the request").expect("it arrives");
-    plain.send_to(&request.payload, request.from).expect("reply");
+    plain
+        .send_to(&request.payload, request.from)
+        .expect("reply");
     let first = recv::recv_datagram(&client, "the wildcard server's reply").expect("a reply");
-    client.send_to(b"pktinfo", at(&pktinfo)).expect("send to the pktinfo server");
+    client
+        .send_to(b"pktinfo", at(&pktinfo))
+        .expect("send to the pktinfo server");
     multihomed::echo_once(&pktinfo).expect("the pktinfo server answers");
     let second = recv::recv_datagram(&client, "the pktinfo server's reply").expect("a reply");
 
@@ -52,7 +58,10 @@ fn one_pktinfo_server_per_family_answers_all_six_addresses_each_from_the_address
         ["2001:db8:1::2", "2001:db8:1::3", "2001:db8:2::2"],
     ];
     for addresses in families {
-        let ips: Vec<IpAddr> = addresses.iter().map(|a| a.parse().expect("an address")).collect();
+        let ips: Vec<IpAddr> = addresses
+            .iter()
+            .map(|a| a.parse().expect("an address"))
+            .collect();
         let server = lab.host("s").bind(wildcard(ips[0])).expect("the server");
         multihomed::enable_pktinfo(&server).expect("pktinfo");
         let port = server.local_addr().expect("port").port();
