@@ -18,7 +18,7 @@
 //! by each host's own membership, the thing chapter 17 tests.
 
 use std::io;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::Ipv4Addr;
 
 use super::{ip, unique_prefix, Host, Lab};
 
@@ -153,12 +153,4 @@ impl Host {
         })
     }
 
-    /// This host's IPv6 (`v6`) or IPv4 address.
-    pub fn ip(&self, v6: bool) -> IpAddr {
-        if v6 {
-            IpAddr::V6(self.v6)
-        } else {
-            IpAddr::V4(self.v4)
-        }
-    }
 }
