@@ -247,8 +247,8 @@ fn a_server_socket_bound_to_the_address_asked_replies_from_it(#[case] asked: IpA
 /// Exercise 18.1: a client that checks the reply's source rejects the wildcard server and accepts the pktinfo server.
 ///
 /// Hint: `if !hosts::require() { return; }`, then `built(Lab::multihomed())`.
-/// Two servers on s, both `lab.host("s").bind(wildcard(asked))` with `asked`
-/// = `"192.0.2.3".parse::<IpAddr>()`; turn pktinfo on for the second with
+/// Two servers on s, both `lab.host("s").bind(wildcard(asked))` with `asked:
+/// IpAddr = "192.0.2.3".parse().expect("an address")`; pktinfo on for the second with
 /// `multihomed::enable_pktinfo(&server)`. An *unconnected* client on a
 /// (`lab.host("a").bind(wildcard(asked))`) sends to each server's port at
 /// `asked`; the first answers with `recv::recv_datagram(&server, "what")`
