@@ -21,9 +21,10 @@
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
+use std::time::Duration;
 
 use rstest::rstest;
-use udp_lab::lab::hosts::capture::{Capture, Frames};
+use udp_lab::lab::hosts::capture::{Capture, Frame, Frames};
 use udp_lab::lab::hosts::group::{self, Sending};
 use udp_lab::lab::hosts::{self, Host, Lab, FAR_BROADCAST, LAN_BROADCAST};
 use udp_lab::net::{Family, DEFAULT_TIMEOUT, SILENCE};
@@ -42,17 +43,48 @@ fn listener(host: &Host, port: u16) -> UdpSocket {
         .unwrap_or_else(|e| panic!("bind 0.0.0.0:{port} on {}: {e}", host.role))
 }
 
+/// What `sock` receives within `wait` ([`recv::recv_within`]), waiting
+/// again when the wait was interrupted: Linux ends a receive that has a
+/// timeout with `EINTR` when the process is stopped and continued (man 7
+/// signal), and an interruption is neither a datagram nor silence.
+#[track_caller]
+fn within(sock: &UdpSocket, wait: Duration) -> Option<recv::Datagram> {
+    for _ in 0..3 {
+        match recv::recv_within(sock, wait) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            got => return got.expect("wait for a datagram"),
+        }
+    }
+    panic!("three waits in a row were interrupted (EINTR)")
+}
+
+/// The frames `recording` holds, read one at a time until none comes for
+/// [`SILENCE`] (an interrupted read, `EINTR`, loses no frame: it is read again).
+#[track_caller]
+fn frames_until_quiet(recording: &Capture) -> Vec<Frame> {
+    let mut frames = Vec::new();
+    while frames.len() < 256 {
+        match recording.take(1, SILENCE) {
+            Ok(next) if next.is_empty() => break,
+            Ok(next) => frames.extend(next),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => panic!("reading the captured frames: {e}"),
+        }
+    }
+    frames
+}
+
 /// `role`'s socket receives exactly one datagram, `payload`, and then silence.
 #[track_caller]
 fn hears_once(role: &str, sock: &UdpSocket, payload: &[u8], why: &str) {
-    let got = recv::recv_within(sock, DEFAULT_TIMEOUT).expect("wait for the datagram");
+    let got = within(sock, DEFAULT_TIMEOUT);
     assert_eq!(
         got.as_ref().map(|d| d.payload.as_slice()),
         Some(payload),
         "{role} should receive {:?}; got {got:?}: {why}",
         String::from_utf8_lossy(payload)
     );
-    let again = recv::recv_within(sock, SILENCE).expect("wait for a second copy");
+    let again = within(sock, SILENCE);
     assert!(
         again.is_none(),
         "{role} received a second copy: {again:?}; one send, one copy per host"
@@ -62,7 +94,7 @@ fn hears_once(role: &str, sock: &UdpSocket, payload: &[u8], why: &str) {
 /// `role`'s socket receives nothing within [`SILENCE`].
 #[track_caller]
 fn hears_nothing(role: &str, sock: &UdpSocket, why: &str) {
-    let got = recv::recv_within(sock, SILENCE).expect("wait in silence");
+    let got = within(sock, SILENCE);
     assert!(
         got.is_none(),
         "{role} should hear nothing, got {got:?}: {why}"
@@ -261,7 +293,7 @@ fn a_group_datagram_leaves_with_the_ttl_the_sender_set(#[case] family: Family, #
     let to = SocketAddr::new(group::group(family), port);
 
     sender.send_to(b"how far?", to).expect("send to the group");
-    let frames = recording.take(64, SILENCE).expect("read a's frames");
+    let frames = frames_until_quiet(&recording);
 
     let seen: Vec<u8> = frames
         .iter()
@@ -354,7 +386,7 @@ fn multicast_loop_decides_whether_the_senders_own_host_hears_it(
         b"echo?",
         "b is a member on the link: the datagram went out",
     );
-    let own = recv::recv_within(&joined[0], SILENCE).expect("wait at a's member");
+    let own = within(&joined[0], SILENCE);
     assert_eq!(
         own.is_some(),
         loopback,
@@ -430,8 +462,8 @@ fn a_socket_bound_to_its_own_address_hears_no_broadcast_one_on_the_wildcard_does
 /// is `group::sender(lab.host(role), Family::V4, Sending { hops: 1,
 /// loopback: false })`; the group's address is
 /// `SocketAddr::new(group::group(Family::V4), port)`. Receive with
-/// `recv::recv_within(&sock, DEFAULT_TIMEOUT)` (an
-/// `io::Result<Option<recv::Datagram>>`, `.payload` the bytes), sort each
+/// `within(&sock, DEFAULT_TIMEOUT)` (an `Option<recv::Datagram>`,
+/// `.payload` the bytes), sort each
 /// member's lines, then check for silence with `hears_nothing`. Leave with
 /// `group::leave(lab.host("c"), &sock, group::group(Family::V4))`.
 ///

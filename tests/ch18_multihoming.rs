@@ -21,6 +21,7 @@
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+use std::time::Duration;
 
 use rstest::rstest;
 use udp_lab::lab::hosts::multihomed;
@@ -71,6 +72,21 @@ fn client_of(a: &Host, to: SocketAddr) -> UdpSocket {
     let client = a.bind(wildcard(to.ip())).expect("bind the client on a");
     client.connect(to).expect("connect the client");
     client
+}
+
+/// What `sock` receives within `wait` ([`recv::recv_within`]), waiting
+/// again when the wait was interrupted: Linux ends a receive that has a
+/// timeout with `EINTR` when the process is stopped and continued (man 7
+/// signal), and an interruption is neither a datagram nor silence.
+#[track_caller]
+fn within(sock: &UdpSocket, wait: Duration) -> Option<recv::Datagram> {
+    for _ in 0..3 {
+        match recv::recv_within(sock, wait) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            got => return got.expect("wait for a datagram"),
+        }
+    }
+    panic!("three waits in a row were interrupted (EINTR)")
 }
 
 // ANCHOR: wildcard_pick
@@ -133,11 +149,11 @@ fn a_connected_client_never_sees_the_reply_from_the_other_address(#[case] asked:
     let (server, client) = wildcard_server_and_connected_client(&lab, asked);
 
     client.send(b"who are you?").expect("send");
-    let request = recv::recv_datagram(&server, "the request at s").expect("it arrives");
+    let request = within(&server, DEFAULT_TIMEOUT).expect("the request arrives at s");
     server
         .send_to(&request.payload, request.from)
         .expect("reply");
-    let reply = recv::recv_within(&client, SILENCE).expect("wait for the reply");
+    let reply = within(&client, SILENCE);
 
     assert!(
         reply.is_none(),
@@ -193,7 +209,7 @@ fn a_pktinfo_server_replies_from_the_address_the_client_asked(#[case] asked: IpA
 
     client.send(b"answer me from there").expect("send");
     multihomed::echo_once(&server).expect("the pktinfo server answers one request");
-    let reply = recv::recv_within(&client, DEFAULT_TIMEOUT).expect("wait for the reply");
+    let reply = within(&client, DEFAULT_TIMEOUT);
 
     assert_eq!(
         reply.as_ref().map(|d| (d.payload.as_slice(), d.from.ip())),
@@ -223,11 +239,11 @@ fn a_server_socket_bound_to_the_address_asked_replies_from_it(#[case] asked: IpA
     let client = client_of(lab.host("a"), server.local_addr().expect("server address"));
 
     client.send(b"hello there").expect("send");
-    let request = recv::recv_datagram(&server, "the request at s").expect("it arrives");
+    let request = within(&server, DEFAULT_TIMEOUT).expect("the request arrives at s");
     server
         .send_to(&request.payload, request.from)
         .expect("reply");
-    let reply = recv::recv_within(&client, DEFAULT_TIMEOUT).expect("wait for the reply");
+    let reply = within(&client, DEFAULT_TIMEOUT);
 
     assert_eq!(
         reply.map(|d| d.from.ip()),
@@ -251,10 +267,10 @@ fn a_server_socket_bound_to_the_address_asked_replies_from_it(#[case] asked: IpA
 /// IpAddr = "192.0.2.3".parse().expect("an address")`; pktinfo on for the second with
 /// `multihomed::enable_pktinfo(&server)`. An *unconnected* client on a
 /// (`lab.host("a").bind(wildcard(asked))`) sends to each server's port at
-/// `asked`; the first answers with `recv::recv_datagram(&server, "what")`
+/// `asked`; the first answers with `within(&server, DEFAULT_TIMEOUT)` (an `Option<recv::Datagram>`)
 /// and `server.send_to(&request.payload, request.from)`, the second with
 /// `multihomed::echo_once(&server)`. Receive both replies with
-/// `recv::recv_datagram(&client, "what")` (a `recv::Datagram`: `.from` is
+/// `within(&client, DEFAULT_TIMEOUT)` (`.from` of the datagram is
 /// the source) and compare each `.from` with `SocketAddr::new(asked, port)`.
 ///
 /// Catches: replies_from_the_wildcards_pick
@@ -280,8 +296,8 @@ fn a_client_that_checks_the_source_rejects_the_wildcard_server_and_accepts_the_p
 /// SocketAddr::new(ip, port))`, `client.send(ip.to_string().as_bytes())`.
 /// Let each server answer three requests with `multihomed::echo_once(&server)`
 /// (an `io::Result<multihomed::Request>`), then
-/// `recv::recv_within(&client, DEFAULT_TIMEOUT)` on each client: an
-/// `io::Result<Option<recv::Datagram>>` whose `.from` and `.text()` you check.
+/// `within(&client, DEFAULT_TIMEOUT)` on each client: an
+/// `Option<recv::Datagram>` whose `.from` and `.text()` you check.
 ///
 /// Catches: replies_from_the_wildcards_pick, pktinfo_ignores_ipv6
 #[test]

@@ -22,16 +22,16 @@ fn a_client_that_checks_the_source_rejects_the_wildcard_server_and_accepts_the_p
     client
         .send_to(b"plain", at(&plain))
         .expect("send to the wildcard server");
-    let request = recv::recv_datagram(&plain, "the request").expect("it arrives");
+    let request = within(&plain, DEFAULT_TIMEOUT).expect("the request arrives");
     plain
         .send_to(&request.payload, request.from)
         .expect("reply");
-    let first = recv::recv_datagram(&client, "the wildcard server's reply").expect("a reply");
+    let first = within(&client, DEFAULT_TIMEOUT).expect("the wildcard server's reply");
     client
         .send_to(b"pktinfo", at(&pktinfo))
         .expect("send to the pktinfo server");
     multihomed::echo_once(&pktinfo).expect("the pktinfo server answers");
-    let second = recv::recv_datagram(&client, "the pktinfo server's reply").expect("a reply");
+    let second = within(&client, DEFAULT_TIMEOUT).expect("the pktinfo server's reply");
 
     assert_ne!(
         first.from,
@@ -78,7 +78,7 @@ fn one_pktinfo_server_per_family_answers_all_six_addresses_each_from_the_address
         }
 
         for (ip, client) in ips.iter().zip(&clients) {
-            let reply = recv::recv_within(client, DEFAULT_TIMEOUT).expect("wait for the reply");
+            let reply = within(client, DEFAULT_TIMEOUT);
             assert_eq!(
                 reply.map(|d| (d.from.ip(), d.text())),
                 Some((*ip, ip.to_string())),

@@ -122,8 +122,20 @@ pub struct Request {
 }
 
 /// Receives one request (`recvmsg`, bounded by `sock`'s read timeout) with
-/// its destination address when pktinfo is on.
+/// its destination address when pktinfo is on. A receive interrupted by
+/// `EINTR` (Linux ends one that has a timeout so when the process is
+/// stopped and continued, man 7 signal) is made again, at most twice.
 pub fn recv_request(sock: &UdpSocket) -> io::Result<Request> {
+    let mut tries = 0;
+    loop {
+        match recv_request_once(sock) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted && tries < 2 => tries += 1,
+            done => return done,
+        }
+    }
+}
+
+fn recv_request_once(sock: &UdpSocket) -> io::Result<Request> {
     use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags, SockaddrStorage};
     use std::os::fd::AsRawFd;
     let mut buf = vec![0u8; crate::recv::MAX_DATAGRAM];
