@@ -23,6 +23,8 @@ mod ch13;
 mod ch14;
 mod ch15;
 mod ch16;
+mod ch17;
+mod ch18;
 mod ch19;
 
 /// What one chapter's demonstration saw.
@@ -58,6 +60,8 @@ const DEMOS: &[(&str, Demo)] = &[
     ("14 congestion", ch14::demo),
     ("15 abuse", ch15::demo),
     ("16 path MTU", ch16::demo),
+    ("17 broadcast and multicast", ch17::demo),
+    ("18 multihoming", ch18::demo),
     ("19 fast paths", ch19::demo),
 ];
 

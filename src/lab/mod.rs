@@ -17,6 +17,7 @@
 //! | [`netns`] | private network namespaces (Linux): enter one, probe whether it works | 15 |
 //! | [`fast`] | fast paths: GSO sends and GRO receives (Linux), and the bulk load `udp-lab bench --bulk` races | 19 |
 //! | [`hosts`] | test hosts (Linux, root): network namespaces joined by veth links of chosen MTUs, a router between two links; path MTU options; hand-made IPv4 fragments | 16 |
+//! | [`hosts`] | test hosts (Linux, root): network namespaces joined by veth links of chosen MTUs, a router between two links; path MTU options; hand-made IPv4 fragments; a bridged LAN with broadcast and multicast helpers; a multihomed host and a pktinfo server | 16, 17, 18 |
 //! | [`kernel`] | what the kernel knows and the socket is not told (Linux): one socket's drops and queue in `/proc/net/udp`, the namespace's counters in `/proc/net/snmp`, ICMP errors through `IP_RECVERR`, the kernel's version | 01, 02, 04, 07, 08, 10 |
 //!
 //! Dependencies point one way: the `udp-lab` command line uses the lab, the

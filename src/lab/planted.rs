@@ -78,6 +78,13 @@ pub enum Bug {
     SplitDropsShortTail,
     ClearsDontFragment,
     PathMtuIsTheLinkMtu,
+    SwallowsBroadcastError,
+    ReceiverForgetsToJoin,
+    LeaveKeepsMembership,
+    MulticastLoopIgnored,
+    MulticastTtlIgnored,
+    RepliesFromTheWildcardsPick,
+    PktinfoIgnoresIpv6,
 }
 
 /// One entry of the catalogue.
@@ -259,6 +266,30 @@ pub const CATALOGUE: &[Planted] = &[
     bug(Bug::PathMtuIsTheLinkMtu, "path_mtu_is_the_link_mtu", 16,
         "the path-MTU reader returns the MTU of the sender's own interface, not the kernel's path MTU (IP_MTU)",
         &["ch16_path_mtu::fragmentation_needed_from_the_router_lowers_the_senders_path_mtu"]),
+    bug(Bug::SwallowsBroadcastError, "swallows_broadcast_error", 17,
+        "the lab's broadcaster never sets SO_BROADCAST and reports the refused send (EACCES) as sent",
+        &["ch17_broadcast_multicast::one_broadcast_reaches_every_host_on_the_link_once"]),
+    bug(Bug::ReceiverForgetsToJoin, "receiver_forgets_to_join", 17,
+        "the lab's group member binds the group's port but never joins the group",
+        &["ch17_broadcast_multicast::one_multicast_send_reaches_every_member_and_no_other_host"]),
+    bug(Bug::LeaveKeepsMembership, "leave_keeps_membership", 17,
+        "leaving a group does nothing: the member keeps receiving",
+        &["ch17_broadcast_multicast::a_member_that_leaves_the_group_hears_nothing_more"]),
+    bug(Bug::MulticastLoopIgnored, "multicast_loop_ignored", 17,
+        "the lab's group sender leaves IP_MULTICAST_LOOP on when asked to turn it off",
+        &["ch17_broadcast_multicast::multicast_loop_decides_whether_the_senders_own_host_hears_it"]),
+    bug(Bug::MulticastTtlIgnored, "multicast_ttl_ignored", 17,
+        "the lab's group sender leaves the TTL (hop limit) at 1 whatever it is asked",
+        &["ch17_broadcast_multicast::a_group_datagram_leaves_with_the_ttl_the_sender_set"]),
+    bug(Bug::RepliesFromTheWildcardsPick, "replies_from_the_wildcards_pick", 18,
+        "the pktinfo server learns each request's destination but replies from the source the kernel picks",
+        &["ch18_multihoming::a_pktinfo_server_replies_from_the_address_the_client_asked"]),
+    bug(Bug::PktinfoIgnoresIpv6, "pktinfo_ignores_ipv6", 18,
+        "the pktinfo server asks for IP_PKTINFO only: over IPv6 it learns no destination and replies from the kernel's pick",
+        &[
+            "ch18_multihoming::ip_pktinfo_tells_the_server_the_address_each_request_was_sent_to",
+            "ch18_multihoming::a_pktinfo_server_replies_from_the_address_the_client_asked",
+        ]),
 ];
 
 /// The catalogue entry named `name`.
@@ -412,6 +443,19 @@ pub(crate) fn drop_short_tail(pieces: &mut Vec<&[u8]>) {
     let full = pieces.first().map_or(0, |p| p.len());
     if pieces.len() > 1 && pieces.last().is_some_and(|p| p.len() < full) {
         pieces.pop();
+    }
+}
+
+/// `SwallowsBroadcastError`: `send_to` without `SO_BROADCAST`, and the
+/// kernel's `EACCES` taken for success.
+pub(crate) fn send_swallowing_eacces(
+    sock: &UdpSocket,
+    payload: &[u8],
+    to: SocketAddr,
+) -> std::io::Result<usize> {
+    match sock.send_to(payload, to) {
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Ok(payload.len()),
+        other => other,
     }
 }
 

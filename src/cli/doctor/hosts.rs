@@ -25,6 +25,6 @@ pub(super) fn test_hosts() -> Check {
         status,
         detail,
         needed: false,
-        used_by: "ch16 (path MTU and fragmentation), udp-lab lab",
+        used_by: "ch16 (path MTU and fragmentation), ch17 (broadcast and multicast), ch18 (multihoming), udp-lab lab",
     }
 }

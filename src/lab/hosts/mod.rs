@@ -48,7 +48,10 @@
 
 pub mod capture;
 mod fragments;
+pub mod group;
 mod ip;
+mod lan;
+pub mod multihomed;
 pub mod pmtu;
 
 use std::io;
@@ -57,6 +60,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 pub use fragments::{send_fragments, IcmpWatch};
+pub use lan::{FAR_BROADCAST, LAN_BROADCAST};
 
 /// Every namespace the lab creates starts with this.
 pub const PREFIX: &str = "udplab-";
