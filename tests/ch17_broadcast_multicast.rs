@@ -43,19 +43,12 @@ fn listener(host: &Host, port: u16) -> UdpSocket {
         .unwrap_or_else(|e| panic!("bind 0.0.0.0:{port} on {}: {e}", host.role))
 }
 
-/// What `sock` receives within `wait` ([`recv::recv_within`]), waiting
-/// again when the wait was interrupted: Linux ends a receive that has a
-/// timeout with `EINTR` when the process is stopped and continued (man 7
-/// signal), and an interruption is neither a datagram nor silence.
+/// What `sock` receives within `wait`: a datagram, or `None` after `wait` of
+/// silence ([`recv::recv_within`], which also waits again when a stop and
+/// continue interrupts the wait with `EINTR`, man 7 signal).
 #[track_caller]
 fn within(sock: &UdpSocket, wait: Duration) -> Option<recv::Datagram> {
-    for _ in 0..3 {
-        match recv::recv_within(sock, wait) {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            got => return got.expect("wait for a datagram"),
-        }
-    }
-    panic!("three waits in a row were interrupted (EINTR)")
+    recv::recv_within(sock, wait).expect("wait for a datagram")
 }
 
 /// The frames `recording` holds, read one at a time until none comes for

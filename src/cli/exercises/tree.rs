@@ -137,7 +137,9 @@ pub struct CopyOptions {
 }
 
 /// Copies a checkout to `to`: the manifest, the lock file, README.md,
-/// .gitignore, src/, tests/, docs/ and .github/ (the docs tests read them).
+/// .gitignore, src/, tests/, docs/ and .github/ (the docs tests read them),
+/// and the cargo and nextest settings (.cargo/, .config/), so a copy's tests
+/// run as the checkout's do.
 ///
 /// Files keep their modification times, except the `.rs` files under
 /// tests/, which get the time of the copy. Copies share one target folder
@@ -166,7 +168,7 @@ pub fn copy_checkout(from: &Path, to: &Path, options: CopyOptions) -> Result<(),
     copy_dir(&from.join("src"), &to.join("src"), &|_| true, true).map_err(io)?;
     let keep = |path: &Path| options.solutions || !path.ends_with("solutions");
     copy_dir(&from.join("tests"), &to.join("tests"), &keep, false).map_err(io)?;
-    for dir in ["docs", ".github"] {
+    for dir in ["docs", ".github", ".cargo", ".config"] {
         if from.join(dir).is_dir() {
             copy_dir(&from.join(dir), &to.join(dir), &|_| true, true).map_err(io)?;
         }
