@@ -433,16 +433,27 @@ fn ports_of_sockets_bound_at_once_to_port_0_are_all_different_and_not_0() {
 }
 
 #[test]
-fn request_ids_from_the_os_random_source_do_not_repeat() {
-    let ids: BTreeSet<u64> = (0..1000)
+fn request_ids_from_the_os_random_source_do_not_repeat_and_vary_in_every_bit() {
+    let draws: Vec<u64> = (0..1000)
         .map(|_| spoof::request_id().expect("an id"))
         .collect();
+    let distinct: BTreeSet<u64> = draws.iter().copied().collect();
+    // A bit that is 1 in every draw, or 0 in every draw, is one a forger need not guess.
+    let always_set = draws.iter().fold(u64::MAX, |all, id| all & id);
+    let ever_set = draws.iter().fold(0, |any, id| any | id);
 
     assert_eq!(
-        ids.len(),
+        distinct.len(),
         1000,
-        "64 random bits: a repeat in 1000 draws has odds of about 1 in 10^13; a counter or a \
-         constant would be guessed by an off-path forger (RFC 5452)"
+        "64 random bits: a repeat in 1000 draws has odds of about 1 in 10^13; a constant \
+         would be guessed by an off-path forger (RFC 5452)"
+    );
+    assert!(
+        always_set == 0 && ever_set == u64::MAX,
+        "each of the 64 bits is random, so each is 0 in some of 1000 draws and 1 in others \
+         (odds of a miss: about 1 in 10^299); a counter changes only its low bits: \
+         bits never 0: {always_set:#018x}, bits never 1: {:#018x}",
+        !ever_set
     );
 }
 

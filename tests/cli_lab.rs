@@ -133,6 +133,11 @@ fn lab_up_builds_the_links_with_their_mtus_and_lab_down_removes_them() {
     let after = hosts::existing().expect("ip netns list");
 
     assert!(up.status.success(), "lab up exits 0: {}", stderr_of(&up));
+    assert!(
+        status.status.success(),
+        "lab status exits 0, even when another test's lab goes away while it lists: {}",
+        stderr_of(&status)
+    );
     let status = stdout_of(&status);
     for expected in [
         "udplab-up-a",

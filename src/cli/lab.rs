@@ -144,8 +144,14 @@ fn status() -> Outcome {
             Some(pid) => format!("process {pid}, gone: udp-lab lab down removes it"),
             None => "udp-lab lab up".to_string(),
         };
+        let brief = match hosts::describe(&name) {
+            Ok(brief) => brief,
+            // A test's lab that ended between the listing and now: it is not
+            // there any more, so it is not listed (the others still are).
+            Err(_) if !hosts::existing().is_ok_and(|now| now.contains(&name)) => continue,
+            Err(e) => return Err(Failure::during(format!("reading {name}"))(e)),
+        };
         println!("{name}  ({owner})");
-        let brief = hosts::describe(&name).map_err(Failure::during(format!("reading {name}")))?;
         for line in brief.lines() {
             println!("    {line}");
         }
