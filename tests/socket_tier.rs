@@ -617,3 +617,103 @@ fn recv_waiting_for_all_returns_every_byte_written_before_the_close() {
         "expected the three writes in one read, with no boundary between them"
     );
 }
+
+/// Counts the `SIGUSR1`s delivered to this process (the handler of
+/// [`a_receive_interrupted_by_a_signal_waits_again_for_the_datagram`]).
+#[cfg(target_os = "linux")]
+static SIGNALS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+#[cfg(target_os = "linux")]
+extern "C" fn count_signal(_: libc::c_int) {
+    SIGNALS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Waits (bounded) until thread `tid` of this process is blocked in the
+/// `recvfrom` system call, as `/proc/self/task/TID/syscall` shows it.
+#[cfg(target_os = "linux")]
+fn wait_until_blocked_in_recvfrom(tid: libc::pid_t) {
+    let path = format!("/proc/self/task/{tid}/syscall");
+    let deadline = std::time::Instant::now() + net::DEFAULT_TIMEOUT;
+    loop {
+        let now = std::fs::read_to_string(&path).unwrap_or_default();
+        let number = now.split_whitespace().next().and_then(|n| n.parse().ok());
+        if number == Some(libc::SYS_recvfrom) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the receiving thread never blocked in recvfrom; {path}: {now:?}"
+        );
+        thread::yield_now();
+    }
+}
+
+#[test]
+fn a_receive_interrupted_by_a_signal_waits_again_for_the_datagram() {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::thread::JoinHandleExt;
+        use std::sync::atomic::Ordering;
+        use std::sync::mpsc;
+
+        // A handler without SA_RESTART; with a read timeout set, Linux would
+        // not restart the receive even with it (signal(7)): it fails, EINTR.
+        // SAFETY: the handler only adds to an atomic; SIGUSR1 is used by no
+        // other test of this binary.
+        let installed = unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = count_signal as usize;
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(libc::SIGUSR1, &action, std::ptr::null_mut())
+        };
+        assert_eq!(
+            installed,
+            0,
+            "install a SIGUSR1 handler: {}",
+            io::Error::last_os_error()
+        );
+        let receiver = net::bind_loopback(Family::V4).expect("bind the receiver");
+        let to = receiver.local_addr().expect("receiver address");
+        let (tid_tx, tid_rx) = mpsc::channel();
+        let waiting = thread::spawn(move || {
+            // SAFETY: gettid has no preconditions.
+            tid_tx
+                .send(unsafe { libc::gettid() })
+                .expect("send the thread id");
+            recv::recv_within(&receiver, net::DEFAULT_TIMEOUT)
+        });
+        let tid = tid_rx.recv().expect("the thread id");
+        wait_until_blocked_in_recvfrom(tid);
+
+        let before = SIGNALS.load(Ordering::SeqCst);
+        // SAFETY: the thread is alive (its handle is not joined yet).
+        let sent = unsafe { libc::pthread_kill(waiting.as_pthread_t(), libc::SIGUSR1) };
+        assert_eq!(sent, 0, "pthread_kill SIGUSR1");
+        let deadline = std::time::Instant::now() + net::DEFAULT_TIMEOUT;
+        while SIGNALS.load(Ordering::SeqCst) == before {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "SIGUSR1 was never handled"
+            );
+            thread::yield_now();
+        }
+        net::bind_loopback(Family::V4)
+            .expect("bind the sender")
+            .send_to(b"after the signal", to)
+            .expect("send");
+        let got = waiting.join().expect("the receiving thread ends");
+
+        let got = got.expect(
+            "expected the datagram sent after the signal, got an error: a receive that \
+             EINTR ended is neither a datagram nor silence, so recv_within waits again",
+        );
+        assert_eq!(
+            got.map(|d| d.payload),
+            Some(b"after the signal".to_vec()),
+            "expected the datagram sent after the signal, not silence"
+        );
+    }
+    if !cfg!(target_os = "linux") {
+        net::skip_even_under_ci("this test reads /proc to time the signal: Linux only");
+    }
+}
