@@ -662,7 +662,7 @@ fn a_receive_interrupted_by_a_signal_waits_again_for_the_datagram() {
         // other test of this binary.
         let installed = unsafe {
             let mut action: libc::sigaction = std::mem::zeroed();
-            action.sa_sigaction = count_signal as usize;
+            action.sa_sigaction = count_signal as *const () as usize;
             libc::sigemptyset(&mut action.sa_mask);
             libc::sigaction(libc::SIGUSR1, &action, std::ptr::null_mut())
         };
