@@ -236,8 +236,14 @@ pub fn skip_even_under_ci(why: impl fmt::Display) {
     report_skip(&current_test(), &why);
 }
 
+/// The test binary that holds the whole suite (`tests/suite.rs`): its test
+/// names already begin with their file (`ch02_empty_datagrams::...`).
+const WHOLE_SUITE: &str = "suite";
+
 /// The running test as `binary::test_name` (libtest names each test's
-/// thread after the test), or `"this test"` outside a test thread.
+/// thread after the test), or `"this test"` outside a test thread. In the
+/// whole suite's binary the name alone says it (`file::test_name`), so it
+/// reads the same whichever way the test was run.
 fn current_test() -> String {
     let thread = std::thread::current();
     let test = match thread.name() {
@@ -249,8 +255,10 @@ fn current_test() -> String {
         .as_deref()
         .and_then(|exe| exe.file_stem())
     {
-        Some(binary) => format!("{}::{test}", without_cargo_hash(binary)),
-        None => test.to_string(),
+        Some(binary) if without_cargo_hash(binary) != WHOLE_SUITE => {
+            format!("{}::{test}", without_cargo_hash(binary))
+        }
+        _ => test.to_string(),
     }
 }
 

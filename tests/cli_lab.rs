@@ -15,7 +15,7 @@ use std::process::{Command, Stdio};
 
 use serial_test::file_serial;
 use support::cli::{run, stderr_of, stdout_of, udp_lab};
-use support::process::{output_within, DEADLINE};
+use support::process::{exact_test_name, output_within, DEADLINE};
 use udp_lab::lab::hosts::capture;
 use udp_lab::lab::hosts::{self, Host, Lab};
 
@@ -53,10 +53,11 @@ fn a_test_that_panics_while_holding_a_lab_leaves_no_namespace_behind() {
         return;
     }
     let exe = std::env::current_exe().expect("this test binary's path");
+    let holder = exact_test_name(module_path!(), "holder_that_panics_while_holding_a_lab");
     let mut child = Command::new(exe);
     child
         .args([
-            "holder_that_panics_while_holding_a_lab",
+            holder.as_str(),
             "--exact",
             "--include-ignored",
             "--nocapture",

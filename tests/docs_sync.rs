@@ -173,6 +173,41 @@ fn every_chapter_test_file_has_its_docs_chapter_in_the_summary() {
 }
 
 #[test]
+fn every_test_file_runs_once_in_a_plain_cargo_test_inside_the_whole_suite() {
+    let manifest = read(&root().join("Cargo.toml"));
+    let suite = read(&root().join("tests/suite.rs"));
+    let wrong: Vec<String> = files_in("tests", "", ".rs")
+        .iter()
+        .filter_map(|file| file.file_stem()?.to_str().map(str::to_string))
+        .filter(|name| name != "suite")
+        .filter_map(|name| {
+            let stanza = format!("[[test]]\nname = \"{name}\"\n");
+            let declared = manifest
+                .split_once(&stanza)
+                .map(|(_, rest)| rest.split("\n\n").next().unwrap_or(""));
+            let module = format!("#[path = \"{name}.rs\"]\nmod {name};\n");
+            match declared {
+                // A maintainer's test, built only with its feature (cli_exercises).
+                Some(body) if body.starts_with("required-features") => None,
+                Some(body) if body.starts_with("test = false") && suite.contains(&module) => None,
+                _ => Some(format!(
+                    "tests/{name}.rs: needs `{}` in Cargo.toml and `{}` in tests/suite.rs",
+                    format!("{stanza}test = false").replace('\n', " "),
+                    module.trim_end().replace('\n', " ")
+                )),
+            }
+        })
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "a plain `cargo test` runs every test file once, as a module of tests/suite.rs (one binary, \
+         its tests side by side), and each file stays a target of its own for `cargo test --test NAME`, \
+         left out of the plain run; not so for:\n{}",
+        wrong.join("\n")
+    );
+}
+
+#[test]
 fn every_chapter_has_the_sections_in_the_style_order() {
     const SECTIONS: [&str; 7] = [
         "The claim",

@@ -156,3 +156,15 @@ fn read_lines(stdout: impl Read + Send + 'static) -> Receiver<String> {
     });
     rx
 }
+
+/// The name libtest gives the test function `test` of the module whose
+/// `module_path!()` is `module`, for running that one test again with
+/// `--exact`: the path without the crate, so `holder` in `cli_lab` alone,
+/// `cli_lab::holder` when `cli_lab` is a module of the whole suite
+/// (`tests/suite.rs`).
+pub fn exact_test_name(module: &str, test: &str) -> String {
+    match module.split_once("::") {
+        Some((_crate, inner)) => format!("{inner}::{test}"),
+        None => test.to_string(),
+    }
+}

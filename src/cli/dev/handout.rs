@@ -38,9 +38,11 @@ pub fn run(root: &Path, args: &HandoutArgs) -> Outcome {
     };
     tree::copy_checkout(root, &args.out, options)?;
     remove_file(&args.out.join(TOOL_TESTS))?;
-    drop_tool_tests_target(&args.out.join("Cargo.toml"))?;
+    drop_test_target(&args.out, TOOL_TESTS_TARGET)?;
     let left_out: Vec<u32> = available.difference(&chosen).copied().collect();
-    remove_chapters(&args.out, &left_out)?;
+    for test_file in remove_chapters(&args.out, &left_out)? {
+        drop_test_target(&args.out, &test_file)?;
+    }
     let list = numbers(&chosen);
     tree::write(&args.out.join(HANDOUT_MARKER), &marker_text(&list))?;
     let ids: BTreeSet<String> = tree::chapters(&args.out)?
@@ -61,16 +63,55 @@ pub fn run(root: &Path, args: &HandoutArgs) -> Outcome {
 /// so an edition without them leaves them out.
 const TOOL_TESTS: &str = "tests/cli_exercises.rs";
 
-/// The `[[test]]` stanza in Cargo.toml that names [`TOOL_TESTS`]: an
-/// edition without that file must not declare it, or cargo refuses to build.
-const TOOL_TESTS_TARGET: &str =
-    "[[test]]\nname = \"cli_exercises\"\nrequired-features = [\"dev\"]\n";
+/// The test target of [`TOOL_TESTS`] in Cargo.toml.
+const TOOL_TESTS_TARGET: &str = "cli_exercises";
 
-/// Removes the [`TOOL_TESTS_TARGET`] stanza from the edition's Cargo.toml.
-fn drop_tool_tests_target(manifest: &Path) -> Outcome {
-    let text = fs::read_to_string(manifest)
-        .map_err(|e| Failure::Usage(format!("reading {}: {e}", manifest.display())))?;
-    tree::write(manifest, &text.replacen(TOOL_TESTS_TARGET, "", 1))
+/// The test binary that holds every test file as a module.
+const SUITE: &str = "tests/suite.rs";
+
+/// Takes the test target `name` out of the edition, whose file is gone:
+/// its `[[test]]` stanza in Cargo.toml (cargo refuses to build a target
+/// without its file) and its module in [`SUITE`] (which would not compile).
+fn drop_test_target(out: &Path, name: &str) -> Outcome {
+    let manifest = out.join("Cargo.toml");
+    tree::write(&manifest, &without_stanza(&tree::read(&manifest)?, name))?;
+    let suite = out.join(SUITE);
+    if !suite.exists() {
+        return Ok(());
+    }
+    tree::write(&suite, &without_module(&tree::read(&suite)?, name))
+}
+
+/// `manifest` without the `[[test]]` stanza named `name`: its lines up to
+/// the next blank line or table header.
+fn without_stanza(manifest: &str, name: &str) -> String {
+    let head = format!("[[test]]\nname = \"{name}\"\n");
+    let Some(start) = manifest.find(&head) else {
+        return manifest.to_string();
+    };
+    let rest = &manifest[start + head.len()..];
+    let mut end = 0;
+    for line in rest.split_inclusive('\n') {
+        if line.starts_with('[') {
+            break;
+        }
+        end += line.len();
+        if line.trim().is_empty() {
+            break;
+        }
+    }
+    format!("{}{}", &manifest[..start], &rest[end..])
+}
+
+/// `suite` without the module of the test file `name` (its `#[path]` line
+/// and its `mod` line).
+fn without_module(suite: &str, name: &str) -> String {
+    let path = format!("#[path = \"{name}.rs\"]");
+    let module = format!("mod {name};");
+    suite
+        .split_inclusive('\n')
+        .filter(|line| line.trim_end() != path && line.trim_end() != module)
+        .collect()
 }
 
 fn remove_file(path: &Path) -> Outcome {
@@ -155,9 +196,11 @@ fn numbers(set: &BTreeSet<u32>) -> String {
 }
 
 /// Removes the test files, proptest regressions, chapters and SUMMARY
-/// entries of the chapters `left_out`.
-fn remove_chapters(out: &Path, left_out: &[u32]) -> Outcome {
+/// entries of the chapters `left_out`; returns the removed test files'
+/// names (`ch13_concurrency_models`), whose targets go too.
+fn remove_chapters(out: &Path, left_out: &[u32]) -> Result<Vec<String>, Failure> {
     let gone = |name: &str| chapter_number(name).is_some_and(|n| left_out.contains(&n));
+    let mut test_files = Vec::new();
     for dir in ["tests", "docs"] {
         let entries = fs::read_dir(out.join(dir))
             .map_err(|e| Failure::Usage(format!("reading {}/{dir}: {e}", out.display())))?;
@@ -165,6 +208,9 @@ fn remove_chapters(out: &Path, left_out: &[u32]) -> Outcome {
             let name = entry.file_name().to_string_lossy().into_owned();
             if entry.path().is_file() && gone(&name) {
                 remove_file(&entry.path())?;
+                if let Some(stem) = name.strip_suffix(".rs") {
+                    test_files.push(stem.to_string());
+                }
             }
         }
     }
@@ -174,7 +220,8 @@ fn remove_chapters(out: &Path, left_out: &[u32]) -> Outcome {
         .lines()
         .filter(|line| !linked_file(line).is_some_and(gone))
         .collect();
-    tree::write(&summary_path, &without_empty_parts(&kept))
+    tree::write(&summary_path, &without_empty_parts(&kept))?;
+    Ok(test_files)
 }
 
 /// SUMMARY lines without the part titles (`# Performance`) left with no
@@ -292,6 +339,24 @@ mod tests {
             without_empty_parts(&kept),
             "# Summary\n\n# Limits\n\n- [06. T](06-t.md)\n\n---\n\n[How](c.md)\n",
             "the empty part `# Performance` goes, the others stay"
+        );
+    }
+
+    #[test]
+    fn a_left_out_test_file_leaves_neither_its_target_nor_its_module() {
+        let manifest = "[[test]]\nname = \"ch13_x\"\ntest = false\n\n[[test]]\nname = \"ch14_y\"\ntest = false\n\n\
+                        [[test]]\nname = \"cli_exercises\"\nrequired-features = [\"dev\"]\n[dev-dependencies]\n";
+        assert_eq!(
+            without_stanza(&without_stanza(manifest, "ch13_x"), "cli_exercises"),
+            "[[test]]\nname = \"ch14_y\"\ntest = false\n\n[dev-dependencies]\n",
+            "each stanza goes up to its blank line or the next table, the others stay"
+        );
+        let suite =
+            "//! s\n#[path = \"ch13_x.rs\"]\nmod ch13_x;\n#[path = \"ch14_y.rs\"]\nmod ch14_y;\n";
+        assert_eq!(
+            without_module(suite, "ch13_x"),
+            "//! s\n#[path = \"ch14_y.rs\"]\nmod ch14_y;\n",
+            "the file's two lines go, the other module stays"
         );
     }
 
