@@ -406,11 +406,12 @@ fn send_refuses_a_message_no_datagram_can_carry_with_exit_2_before_sending_anyth
 
 // ---- udp-lab tour ----
 
-#[rstest]
-#[case::plain(&[])]
-#[case::tour(&["tour"])]
-fn tour_exits_0_and_prints_a_block_per_chapter(#[case] args: &[&str]) {
-    let output = run(args);
+// The README's first command, `cargo run`: `udp-lab` with no arguments runs
+// the whole tour, as `udp-lab tour` does (one path in src/cli; `tour --only`
+// is tested below). Run once here: the whole tour takes seconds.
+#[test]
+fn tour_exits_0_and_prints_a_block_per_chapter() {
+    let output = run(&[]);
     let stdout = stdout_of(&output);
 
     assert_eq!(
