@@ -351,15 +351,35 @@ pub fn existing() -> io::Result<Vec<String>> {
 /// (a test killed before its [`Lab`] was dropped), and with `including_up`
 /// those of `udp-lab lab up`. Returns the names deleted.
 pub fn remove_leftovers(including_up: bool) -> io::Result<Vec<String>> {
-    let mut removed = Vec::new();
-    for name in existing()? {
-        let gone = match owner_pid(&name) {
+    let leftovers = existing()?
+        .into_iter()
+        .filter(|name| match owner_pid(name) {
             Some(pid) => !std::path::Path::new(&format!("/proc/{pid}")).exists(),
             None => including_up && name.starts_with(UP_PREFIX),
-        };
-        if gone {
-            ip::run(&["netns", "del", &name])?;
-            removed.push(name);
+        });
+    delete_each(
+        leftovers,
+        |name| ip::run(&["netns", "del", name]).map(drop),
+        |name| existing().is_ok_and(|now| now.iter().any(|n| n == name)),
+    )
+}
+
+/// Deletes each of `names` with `delete`; returns those it deleted. A
+/// namespace whose deletion fails because it no longer `exists` was
+/// removed meanwhile by its owner (a test's lab ending between the listing
+/// and now, or another `lab down`): that is what was wanted, so it is
+/// skipped, not an error.
+fn delete_each(
+    names: impl IntoIterator<Item = String>,
+    delete: impl Fn(&str) -> io::Result<()>,
+    exists: impl Fn(&str) -> bool,
+) -> io::Result<Vec<String>> {
+    let mut removed = Vec::new();
+    for name in names {
+        match delete(&name) {
+            Ok(()) => removed.push(name),
+            Err(_) if !exists(&name) => continue,
+            Err(e) => return Err(e),
         }
     }
     Ok(removed)
@@ -500,6 +520,33 @@ fn invalid(message: String) -> io::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_namespace_that_vanishes_before_its_deletion_is_skipped_and_a_real_failure_is_not() {
+        let names = || ["udplab-1-0-a", "udplab-2-0-a", "udplab-3-0-a"].map(String::from);
+        let vanished = "udplab-2-0-a";
+        let fails_for_the_vanished = |name: &str| {
+            if name == vanished {
+                Err(io::Error::other(
+                    "Cannot remove namespace file: No such file",
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        let removed = delete_each(names(), fails_for_the_vanished, |name| name != vanished);
+        assert_eq!(
+            removed.ok(),
+            Some(vec!["udplab-1-0-a".to_string(), "udplab-3-0-a".to_string()]),
+            "a namespace gone between the listing and its deletion (its test ended) is skipped; \
+             the others are still removed and listed"
+        );
+        let still_there = delete_each(names(), fails_for_the_vanished, |_| true);
+        assert!(
+            still_there.is_err(),
+            "a deletion that fails while the namespace is still there is an error, reported"
+        );
+    }
 
     #[test]
     fn a_namespace_name_carries_the_pid_of_the_process_that_made_it() {
