@@ -12,7 +12,7 @@
 //! Run: `cargo test --test ch04_absent_server`
 
 use std::io;
-use std::net::{SocketAddr, UdpSocket};
+use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 
 use rstest::rstest;
 use serial_test::file_serial;
@@ -300,7 +300,12 @@ fn kernel_counts_what_the_sender_is_not_told(#[case] family: Family) {
 #[file_serial(icmp)] // it makes the kernel send an ICMP port unreachable
 fn a_connected_client_of_a_stopped_server_hears_the_refusal() {
     use udp_lab::lab::server::{self, Reply};
-    let echo = server::spawn(Family::V4.any_port(), Reply::Upper).expect("start the echo server");
+    // Its port lies below the ephemeral range: once the server stops, no
+    // socket of another test binding port 0 can be handed that port and take
+    // the next datagram (`net::free_port_below_ephemeral_range`).
+    let port = net::free_port_below_ephemeral_range().expect("a free port for the server");
+    let echo = server::spawn(SocketAddr::from((Ipv4Addr::LOCALHOST, port)), Reply::Upper)
+        .expect("start the echo server");
     let client = net::bind_loopback(Family::V4).expect("bind the client");
     client
         .connect(echo.local_addr())
