@@ -164,6 +164,42 @@ fn lab_up_builds_the_links_with_their_mtus_and_lab_down_removes_them() {
     );
 }
 
+/// A file in /run/netns named as a running process's namespace but bound to
+/// no namespace: what `ip netns add` leaves for a moment before its bind
+/// mount, and `ip netns del` after its unmount. Removed when dropped.
+struct HalfMadeNamespace(std::path::PathBuf);
+
+impl Drop for HalfMadeNamespace {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[test]
+fn lab_status_shows_a_running_tests_half_made_namespace_and_still_exits_0() {
+    if !hosts::require() {
+        return;
+    }
+    let name = format!("{}{}-half-made", hosts::PREFIX, std::process::id());
+    let half = HalfMadeNamespace(std::path::Path::new("/run/netns").join(&name));
+    std::fs::create_dir_all("/run/netns").expect("create /run/netns");
+    std::fs::write(&half.0, b"").expect("create a file in /run/netns");
+
+    let status = run(&["lab", "status"]);
+
+    assert!(
+        status.status.success(),
+        "lab status exits 0 when a running test's namespace cannot be entered yet: tests \
+         make and remove namespaces all the time, and one caught half-way is not an error: {}",
+        stderr_of(&status)
+    );
+    let shown = stdout_of(&status);
+    assert!(
+        shown.contains(&name) && shown.contains("cannot be entered now"),
+        "lab status lists {name} and says it cannot be entered now: {shown}"
+    );
+}
+
 #[test]
 fn lab_up_refuses_an_mtu_below_576_in_one_line() {
     let out = run(&["lab", "up", "--mtu", "100"]);

@@ -4,6 +4,13 @@
 
 use std::io;
 use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// How long a new link may take to become usable before building the lab fails.
+const USABLE_WITHIN: Duration = Duration::from_secs(10);
+
+/// The pause between two looks at a link that is not usable yet.
+const LOOK_AGAIN_AFTER: Duration = Duration::from_millis(5);
 
 /// The `ip` binary: in `/usr/sbin` or `/sbin`, which a normal user's
 /// `PATH` may lack, else whatever `PATH` finds.
@@ -67,4 +74,88 @@ pub(super) fn enter(name: &str) -> io::Result<()> {
         io::ErrorKind::Unsupported,
         format!("cannot enter {name}: network namespaces are a Linux feature"),
     ))
+}
+
+/// Returns once `iface` in namespace `ns` can carry frames, or fails after
+/// [`USABLE_WITHIN`] naming what `ip` still shows.
+///
+/// `ip link set up` returns before the link is usable: the kernel's link
+/// watcher, a background worker, later marks the carrier change, attaches
+/// the transmit queue (until then a placeholder queue drops every frame,
+/// and a broadcast or multicast datagram, which no ARP retry resends, is
+/// lost) and tells the bridge to forward on the port. Under load it can run
+/// well after the lab's last `ip` command. No call blocks until it has run,
+/// so this looks again until it has, as the kernel's own network
+/// selftests do (`setup_wait_dev` in tools/testing/selftests/net/forwarding/lib.sh).
+pub(super) fn wait_until_usable(ns: &str, iface: &str) -> io::Result<()> {
+    let until = Instant::now() + USABLE_WITHIN;
+    loop {
+        let shown = run(&["-n", ns, "-d", "link", "show", "dev", iface])?;
+        if usable(&shown) {
+            return Ok(());
+        }
+        if Instant::now() >= until {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "{iface} in {ns} is still not usable after {} s; `ip -d link show` says: {}",
+                    USABLE_WITHIN.as_secs(),
+                    shown.split_whitespace().collect::<Vec<_>>().join(" ")
+                ),
+            ));
+        }
+        std::thread::sleep(LOOK_AGAIN_AFTER);
+    }
+}
+
+/// Whether `ip -d link show` describes a link that can carry frames: its
+/// operational state is `UP` (the link watcher sets it in the step that
+/// attaches the transmit queue: `linkwatch_do_dev`, net/core/link_watch.c)
+/// and, when it is a bridge's port, the bridge forwards on it.
+fn usable(shown: &str) -> bool {
+    let first = shown.lines().next().unwrap_or_default();
+    let up = first.contains(" state UP ");
+    let forwarding =
+        !shown.contains("bridge_slave state ") || shown.contains("bridge_slave state forwarding");
+    up && forwarding
+}
+
+#[cfg(test)]
+mod tests {
+    use super::usable;
+
+    const DOWN: &str = "2: eth0@if3: <BROADCAST,MULTICAST> mtu 1500 qdisc noop state DOWN mode DEFAULT group default qlen 1000
+    link/ether 9a:c9:60:52:d1:a8 brd ff:ff:ff:ff:ff:ff link-netns s
+    veth addrgenmode eui64";
+    const UP: &str = "2: eth0@if3: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP mode DEFAULT group default qlen 1000
+    link/ether 9a:c9:60:52:d1:a8 brd ff:ff:ff:ff:ff:ff link-netns s
+    veth addrgenmode eui64";
+    const PORT_DISABLED: &str = "3: port-a@if2: <NO-CARRIER,BROADCAST,MULTICAST,UP> mtu 1500 qdisc noqueue master br0 state DOWN mode DEFAULT group default qlen 1000
+    link/ether 2a:19:a6:68:5d:04 brd ff:ff:ff:ff:ff:ff link-netns a
+    veth
+    bridge_slave state disabled priority 32 cost 2 hairpin off";
+    const PORT_FORWARDING: &str = "3: port-a@if2: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue master br0 state UP mode DEFAULT group default qlen 1000
+    link/ether 2a:19:a6:68:5d:04 brd ff:ff:ff:ff:ff:ff link-netns a
+    veth
+    bridge_slave state forwarding priority 32 cost 2 hairpin off";
+
+    #[test]
+    fn a_link_is_usable_only_once_it_is_up_and_a_bridge_forwards_on_it() {
+        let learning = PORT_FORWARDING.replace("state forwarding", "state learning");
+        let cases = [
+            ("a veth whose peer is down", DOWN, false),
+            ("a veth that is up", UP, true),
+            ("a bridge port without carrier", PORT_DISABLED, false),
+            ("a forwarding bridge port", PORT_FORWARDING, true),
+            ("a bridge port still learning", learning.as_str(), false),
+        ];
+        for (what, shown, expected) in cases {
+            assert_eq!(
+                usable(shown),
+                expected,
+                "{what}: `ip -d link show` says {shown:?}; a frame sent before the link is up \
+                 and forwarding is dropped without an error"
+            );
+        }
+    }
 }

@@ -107,7 +107,20 @@ impl Lab {
         default_route(d, "198.51.100.254", "2001:db8:2::fe")?;
         let router = self.host("r");
         router.sysctl("net/ipv4/ip_forward", "1")?;
-        router.sysctl("net/ipv6/conf/all/forwarding", "1")
+        router.sysctl("net/ipv6/conf/all/forwarding", "1")?;
+        self.wait_until_usable()
+    }
+
+    /// Returns once every link of the LAN can carry frames (a broadcast
+    /// sent a moment too early would be lost: [`ip::wait_until_usable`]).
+    fn wait_until_usable(&self) -> io::Result<()> {
+        let switch = &self.host("s").netns;
+        for (role, _, _) in ON_THE_LAN {
+            ip::wait_until_usable(&self.host(role).netns, "eth0")?;
+            ip::wait_until_usable(switch, &format!("port-{role}"))?;
+        }
+        ip::wait_until_usable(&self.host("r").netns, "eth1")?;
+        ip::wait_until_usable(&self.host("d").netns, "eth0")
     }
 }
 

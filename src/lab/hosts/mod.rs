@@ -170,6 +170,11 @@ impl Lab {
         for link in &plan.links {
             lab.connect(link)?;
         }
+        for link in &plan.links {
+            for end in &link.ends {
+                ip::wait_until_usable(&lab.host(end.role).netns, end.iface)?;
+            }
+        }
         for &(role, gw4, gw6) in plan.routes {
             let ns = &lab.host(role).netns;
             ip::run(&["-n", ns, "route", "add", "default", "via", gw4])?;
