@@ -79,13 +79,15 @@ pub(super) fn enter(name: &str) -> io::Result<()> {
 /// Returns once `iface` in namespace `ns` can carry frames, or fails after
 /// [`USABLE_WITHIN`] naming what `ip` still shows.
 ///
-/// `ip link set up` returns before the link is usable: the kernel's link
-/// watcher, a background worker, later marks the carrier change, attaches
-/// the transmit queue (until then a placeholder queue drops every frame,
-/// and a broadcast or multicast datagram, which no ARP retry resends, is
-/// lost) and tells the bridge to forward on the port. Under load it can run
-/// well after the lab's last `ip` command. No call blocks until it has run,
-/// so this looks again until it has, as the kernel's own network
+/// `ip link set up` can return before the link is usable: the kernel's
+/// link watcher, a background worker, then marks the carrier change,
+/// attaches the transmit queue (until then a placeholder queue drops every
+/// frame: a unicast datagram survives, as ARP asks again, but a broadcast
+/// or multicast datagram is sent once and lost) and tells the bridge to
+/// forward on the port. Under load it can run well after the lab's last
+/// `ip` command. No call blocks until it has run, so this looks again
+/// every few milliseconds until it has (a bounded poll of the state itself,
+/// not a guess at how long it takes), as the kernel's own network
 /// selftests do (`setup_wait_dev` in tools/testing/selftests/net/forwarding/lib.sh).
 pub(super) fn wait_until_usable(ns: &str, iface: &str) -> io::Result<()> {
     let until = Instant::now() + USABLE_WITHIN;
