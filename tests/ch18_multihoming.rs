@@ -99,24 +99,20 @@ fn a_wildcard_server_answers_from_the_address_the_kernel_picks_not_the_one_asked
     let server = s
         .run(|| UdpSocket::bind(wildcard(asked)))
         .expect("bind on s");
-    server
-        .set_read_timeout(Some(DEFAULT_TIMEOUT))
-        .expect("timeout");
     let client = a
         .run(|| UdpSocket::bind(wildcard(asked)))
         .expect("bind on a");
-    client
-        .set_read_timeout(Some(DEFAULT_TIMEOUT))
-        .expect("timeout");
     let port = server.local_addr().expect("server port").port();
 
     client
         .send_to(b"who are you?", (asked, port))
         .expect("send_to");
-    let mut buf = [0u8; 64];
-    let (n, from) = server.recv_from(&mut buf).expect("the request reaches s");
-    server.send_to(&buf[..n], from).expect("the server's reply");
-    let (_, replier) = client.recv_from(&mut buf).expect("the reply reaches a");
+    let request = within(&server, DEFAULT_TIMEOUT).expect("the request reaches s");
+    server
+        .send_to(&request.payload, request.from)
+        .expect("the server's reply");
+    let reply = within(&client, DEFAULT_TIMEOUT).expect("the reply reaches a");
+    let replier = reply.from;
 
     assert_eq!(
         replier.ip(),

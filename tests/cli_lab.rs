@@ -164,9 +164,10 @@ fn lab_up_builds_the_links_with_their_mtus_and_lab_down_removes_them() {
     );
 }
 
-/// A file in /run/netns named as a running process's namespace but bound to
-/// no namespace: what `ip netns add` leaves for a moment before its bind
-/// mount, and `ip netns del` after its unmount. Removed when dropped.
+/// A file in /run/netns bound to no namespace: what `ip netns add` leaves
+/// for a moment before its bind mount, and `ip netns del` after its
+/// unmount. Named as this process's, so no `lab down` removes it meanwhile;
+/// removed when dropped.
 struct HalfMadeNamespace(std::path::PathBuf);
 
 impl Drop for HalfMadeNamespace {
@@ -176,7 +177,7 @@ impl Drop for HalfMadeNamespace {
 }
 
 #[test]
-fn lab_status_shows_a_running_tests_half_made_namespace_and_still_exits_0() {
+fn lab_status_shows_a_half_made_namespace_and_still_exits_0() {
     if !hosts::require() {
         return;
     }
@@ -189,14 +190,15 @@ fn lab_status_shows_a_running_tests_half_made_namespace_and_still_exits_0() {
 
     assert!(
         status.status.success(),
-        "lab status exits 0 when a running test's namespace cannot be entered yet: tests \
-         make and remove namespaces all the time, and one caught half-way is not an error: {}",
+        "lab status exits 0 when a namespace cannot be entered because it is half made or half \
+         removed: tests make and remove namespaces all the time, and one caught half-way is \
+         not an error: {}",
         stderr_of(&status)
     );
     let shown = stdout_of(&status);
     assert!(
-        shown.contains(&name) && shown.contains("cannot be entered now"),
-        "lab status lists {name} and says it cannot be entered now: {shown}"
+        shown.contains(&name) && shown.contains("half done"),
+        "lab status lists {name} and says `ip netns add` or `del` is half done: {shown}"
     );
 }
 

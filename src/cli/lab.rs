@@ -137,10 +137,10 @@ fn status() -> Outcome {
         println!("no udplab- namespace (udp-lab lab up builds the hosts)");
     }
     for name in names {
-        let pid = hosts::owner_pid(&name);
-        let running = pid.is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
-        let owner = match pid {
-            Some(pid) if running => format!("process {pid}, running"),
+        let owner = match hosts::owner_pid(&name) {
+            Some(pid) if Path::new(&format!("/proc/{pid}")).exists() => {
+                format!("process {pid}, running")
+            }
             Some(pid) => format!("process {pid}, gone: udp-lab lab down removes it"),
             None => "udp-lab lab up".to_string(),
         };
@@ -149,15 +149,16 @@ fn status() -> Outcome {
             // A test's lab that ended between the listing and now: it is not
             // there any more, so it is not listed (the others still are).
             Err(_) if !hosts::existing().is_ok_and(|now| now.contains(&name)) => continue,
-            // A running test's namespace can be listed while it is half made
-            // or half removed: `ip netns add` creates its file before binding
-            // the namespace to it, `ip netns del` unbinds it before unlinking
-            // the file, and meanwhile it cannot be entered (EINVAL). It is
-            // shown as such; only `lab up`'s hosts and leftovers must be readable.
-            Err(e) if running => {
-                format!("(cannot be entered now: its owner is making or removing it; {e})\n")
+            // A namespace caught half made or half removed: `ip netns add`
+            // creates its file before it binds the namespace there, `ip netns
+            // del` unbinds it before it unlinks the file, and meanwhile it
+            // cannot be entered (EINVAL). Shown as such, not an error.
+            Err(_) if !hosts::is_bound(&name) => {
+                "(not a namespace yet, or no more: `ip netns add` or `del` is half done)\n".into()
             }
-            Err(e) => return Err(Failure::during(format!("reading {name}"))(e)),
+            // Bound now, so it may have been half made a moment ago: read it
+            // again; a second failure is a real one.
+            Err(_) => hosts::describe(&name).map_err(Failure::during(format!("reading {name}")))?,
         };
         println!("{name}  ({owner})");
         for line in brief.lines() {

@@ -390,6 +390,30 @@ fn delete_each(
     Ok(removed)
 }
 
+/// Whether namespace `name`'s file in /run/netns holds a namespace: it is
+/// on nsfs, as `/proc/self/ns/net` is, not the plain file `ip netns add`
+/// creates before it binds the namespace there (and `ip netns del` leaves
+/// for a moment after unbinding it).
+pub fn is_bound(name: &str) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let device = |path: &str| std::fs::metadata(path).map(|m| m.dev());
+        match (
+            device(&format!("/run/netns/{name}")),
+            device("/proc/self/ns/net"),
+        ) {
+            (Ok(file), Ok(nsfs)) => file == nsfs,
+            _ => false,
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = name;
+        false
+    }
+}
+
 /// `ip -brief addr` inside namespace `name`, with each interface's MTU:
 /// one line per interface (name, state, MTU, addresses).
 pub fn describe(name: &str) -> io::Result<String> {
