@@ -14,12 +14,14 @@
 //! runs, and even without one when the process is stopped and continued
 //! (`SIGSTOP`/`SIGCONT`, a debugger, a loaded machine's job control):
 //! signal(7), "Interruption of system calls". Neither is news from the
-//! network, so every receive here waits again (at most [`INTERRUPTIONS`]
-//! times) instead of reporting it.
+//! network, so every receive here waits again instead of reporting it, as
+//! often as it is interrupted (a freeze of the machine's processes can
+//! interrupt it many times in a row), for what is left of its timeout: an
+//! interruption neither ends a wait early nor makes it longer.
 
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A receive-buffer size large enough for any UDP payload: 65535 bytes,
 /// the most the 16-bit length fields of IP and UDP can count. The largest
@@ -52,19 +54,43 @@ pub fn is_timeout(err: &io::Error) -> bool {
     )
 }
 
-/// How many interruptions (`EINTR`) one receive waits through.
-pub const INTERRUPTIONS: usize = 8;
-
-/// `recv_from`, waited again when a signal or a stop interrupts it.
+/// `recv_from`, waited again when a signal or a stop interrupts it (`EINTR`),
+/// within what is left of the socket's read timeout. The timeout is read
+/// only after an interruption, so an uninterrupted receive costs nothing more.
 fn recv_from_uninterrupted(sock: &UdpSocket, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-    let mut got = sock.recv_from(buf);
-    for _ in 0..INTERRUPTIONS {
-        match &got {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => got = sock.recv_from(buf),
-            _ => break,
+    let started = Instant::now();
+    match sock.recv_from(buf) {
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+            let timeout = sock.read_timeout()?;
+            let got = recv_again_until(sock, buf, timeout.map(|t| started + t));
+            sock.set_read_timeout(timeout)?;
+            got
+        }
+        got => got,
+    }
+}
+
+/// Receives again, as often as an interruption ends the receive, until
+/// `deadline` (`None`: no deadline, as a socket without a read timeout).
+/// Past the deadline it fails as a timed-out read does (`WouldBlock`).
+fn recv_again_until(
+    sock: &UdpSocket,
+    buf: &mut [u8],
+    deadline: Option<Instant>,
+) -> io::Result<(usize, SocketAddr)> {
+    loop {
+        if let Some(deadline) = deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            sock.set_read_timeout(Some(left))?;
+        }
+        match sock.recv_from(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            got => return got,
         }
     }
-    got
 }
 
 fn timeout_error(sock: &UdpSocket, what: &str) -> io::Error {
